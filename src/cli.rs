@@ -1,0 +1,287 @@
+//! The command line (clap). Every subcommand has `--help`.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::Role;
+use crate::theme::ColorChoice;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "reentry-board",
+    version,
+    about = "Release-planning board for the CalAIM Justice-Involved Reentry Initiative",
+    long_about = "The shared board of the daily release-planning meeting: who is releasing soon, \
+                  what is missing and what is overdue by the program's timeline.\n\n\
+                  Without a subcommand, opens the board (same as `reentry-board board`)."
+)]
+pub struct Cli {
+    /// Config file (TOML). Default: $XDG_CONFIG_HOME/reentry-board/config.toml if present.
+    #[arg(long, global = true, value_name = "PATH", env = "REENTRY_BOARD_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub board: BoardArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the board on a database (the default command).
+    Board(BoardArgs),
+    /// Open the board on built-in demo data (creates or reuses a demo database in your data
+    /// directory and makes you a coordinator there).
+    Demo(DemoArgs),
+    /// Create a database, empty or seeded, without opening the board.
+    Init(InitArgs),
+    /// Print the board as computed for a day, one record per person in custody, soonest first.
+    Export(ExportArgs),
+    /// Who may do what: list users, add one, change a role.
+    Users(UsersArgs),
+    /// Run the reference central API server (the hub), or manage its facility tokens.
+    Hub(HubArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DbArg {
+    /// The database file.
+    #[arg(long, value_name = "PATH", env = "REENTRY_BOARD_DB")]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BoardArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ViewArgs {
+    /// Show the board as of this day (YYYY-MM-DD), e.g. next Monday's.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub as_of: Option<NaiveDate>,
+    /// Replace glyphs and box drawing with ASCII for fonts that lack them.
+    #[arg(long)]
+    pub ascii: bool,
+    /// Colour theme: default, light, high-contrast, colorblind, mono, or a file
+    /// `<config dir>/themes/NAME.toml`.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "default",
+        env = "REENTRY_BOARD_THEME"
+    )]
+    pub theme: String,
+    /// How many colours to use; `auto` reads NO_COLOR, COLORTERM and TERM.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorChoice,
+    /// Meeting-room display: read-only presentation mode that cannot be left, no idle lock.
+    #[arg(long)]
+    pub kiosk: bool,
+    /// Click to select a person and scroll with the wheel (off: the terminal keeps text selection).
+    #[arg(long)]
+    pub mouse: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub view: ViewArgs,
+    /// Throw the existing demo database away and seed a fresh one.
+    #[arg(long)]
+    pub reset: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// The database file to create (it must not exist yet).
+    #[arg(long, value_name = "PATH", env = "REENTRY_BOARD_DB")]
+    pub db: PathBuf,
+    /// Seed the built-in synthetic demo roster, dated from today.
+    #[arg(long)]
+    pub demo: bool,
+    /// With --demo: seed N generated synthetic people instead (deterministic), e.g. for benchmarks.
+    #[arg(long, value_name = "N", requires = "demo")]
+    pub people: Option<usize>,
+    /// With --people: the generator's seed.
+    #[arg(long, value_name = "SEED", default_value_t = 1, requires = "people")]
+    pub seed: u64,
+    /// Count the demo's dates from this day instead of today.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub as_of: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Compute the board as of this day (default: today).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub as_of: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UsersArgs {
+    /// The database file.
+    #[arg(long, value_name = "PATH", env = "REENTRY_BOARD_DB", global = true)]
+    pub db: Option<PathBuf>,
+    #[command(subcommand)]
+    pub action: UsersAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum UsersAction {
+    /// List users and their roles.
+    List,
+    /// Add a user (needs the coordinator role, except for the very first user).
+    Add {
+        /// The user's OS / SSH login.
+        login: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Change a user's role.
+    SetRole {
+        login: String,
+        #[arg(value_parser = parse_role)]
+        role: Role,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    long_about = "Without a subcommand, serves the /v1 API of docs/API.md, e.g.\n\n  \
+                  reentry-board hub --listen 0.0.0.0:8443 --db hub.db --tls-cert cert.pem \
+                  --tls-key key.pem\n\n\
+                  Prints `hub listening on URL` once it accepts connections; on ctrl-c or \
+                  SIGTERM it stops accepting and lets requests in progress finish."
+)]
+pub struct HubArgs {
+    #[command(subcommand)]
+    pub action: Option<HubAction>,
+    #[command(flatten)]
+    pub serve: HubServeArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HubServeArgs {
+    /// Address to listen on; port 0 picks a free port (the printed line says which).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// The hub's database file (created if missing).
+    #[arg(long, value_name = "PATH", env = "REENTRY_HUB_DB")]
+    pub db: Option<PathBuf>,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum HubAction {
+    /// Bearer tokens, one or more per facility.
+    #[command(subcommand)]
+    Token(HubTokenAction),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum HubTokenAction {
+    /// Make a token for a facility and print it once (the hub keeps only its hash).
+    Add {
+        /// The hub's database file.
+        #[arg(long, value_name = "PATH", env = "REENTRY_HUB_DB")]
+        db: PathBuf,
+        /// The facility id the token may send for (the events' `source.facility_id`).
+        #[arg(long)]
+        facility: String,
+        /// A note for people: which machine or service holds it.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List tokens: id, facility, label, created, revoked. Never the token itself.
+    List {
+        #[arg(long, value_name = "PATH", env = "REENTRY_HUB_DB")]
+        db: PathBuf,
+    },
+    /// Revoke a token by id; requests with it get 401 from then on.
+    Revoke {
+        #[arg(long, value_name = "PATH", env = "REENTRY_HUB_DB")]
+        db: PathBuf,
+        /// The id `token list` shows.
+        id: i64,
+    },
+}
+
+/// Dates are strict ISO `YYYY-MM-DD`; impossible days such as Feb 30 are refused.
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| format!("`{s}` is not a date in the form YYYY-MM-DD ({e})"))
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.replace(['-', ' '], "_").parse::<Role>().map_err(|_| {
+        let roles: Vec<&str> = Role::all().map(Role::code).collect();
+        format!("`{s}` is not a role; one of: {}", roles.join(", "))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn view_flags() {
+        let cli = Cli::try_parse_from([
+            "reentry-board",
+            "--theme",
+            "mono",
+            "--color",
+            "256",
+            "--kiosk",
+            "--mouse",
+            "--ascii",
+        ]);
+        let view = cli.map(|c| c.board.view);
+        assert!(
+            matches!(&view, Ok(v) if v.theme == "mono" && v.color == ColorChoice::Ansi256
+                && v.kiosk && v.mouse && v.ascii),
+            "{view:?}"
+        );
+        assert!(Cli::try_parse_from(["reentry-board", "--color", "rainbow"]).is_err());
+    }
+
+    #[test]
+    fn dates_are_strict() {
+        assert!(parse_date("2026-02-28").is_ok());
+        assert!(parse_date("2026-02-30").is_err());
+        assert!(parse_date("03/01/2026").is_err());
+        assert_eq!(parse_role("care-manager"), Ok(Role::CareManager));
+        assert!(parse_role("janitor").is_err());
+    }
+}

@@ -1,0 +1,91 @@
+//! One function per subcommand. Each loads the config, opens what it needs and reports errors with
+//! context; `main` prints them.
+
+mod board;
+mod demo;
+mod export;
+mod hub;
+mod init;
+mod users;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::cli::{Cli, Command, DbArg};
+use crate::clock::{AsOfClock, Clock, SystemClock};
+use crate::config::Config;
+use crate::domain::Role;
+use crate::store::{Actor, Store};
+
+/// What every command needs: the config and where it came from, and logging kept alive.
+pub struct Context {
+    pub config: Config,
+    pub _log: Option<crate::logging::LogGuard>,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let (config, _config_path) = Config::discover(cli.config.as_deref())?;
+    let log =
+        crate::paths::log_dir().and_then(|dir| crate::logging::init(&dir, &config.log_level).ok());
+    let ctx = Context { config, _log: log };
+    tracing::info!(command = command_name(cli.command.as_ref()), "start");
+    match cli.command {
+        None => board::run(&ctx, &cli.board),
+        Some(Command::Board(args)) => board::run(&ctx, &args),
+        Some(Command::Demo(args)) => demo::run(&ctx, &args),
+        Some(Command::Init(args)) => init::run(&ctx, &args),
+        Some(Command::Export(args)) => export::run(&ctx, &args),
+        Some(Command::Users(args)) => users::run(&ctx, &args),
+        Some(Command::Hub(args)) => hub::run(&ctx, &args),
+    }
+}
+
+fn command_name(command: Option<&Command>) -> &'static str {
+    match command {
+        None | Some(Command::Board(_)) => "board",
+        Some(Command::Demo(_)) => "demo",
+        Some(Command::Init(_)) => "init",
+        Some(Command::Export(_)) => "export",
+        Some(Command::Users(_)) => "users",
+        Some(Command::Hub(_)) => "hub",
+    }
+}
+
+/// The clock for a command: the wall clock, or `--as-of` (a fixed calendar day).
+fn clock(as_of: Option<chrono::NaiveDate>) -> Arc<dyn Clock> {
+    match as_of {
+        Some(today) => Arc::new(AsOfClock { today }),
+        None => Arc::new(SystemClock),
+    }
+}
+
+fn db_path(arg: &DbArg) -> anyhow::Result<PathBuf> {
+    arg.db.clone().context(
+        "no database given: pass --db PATH or set REENTRY_BOARD_DB (or try `reentry-board demo`)",
+    )
+}
+
+/// Opens an existing database with the county's permission matrix and facility id.
+fn open_store(
+    ctx: &Context,
+    path: &std::path::Path,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Store> {
+    let mut store = Store::open(path, clock)?;
+    store.set_permissions(ctx.config.permission_matrix());
+    Ok(store)
+}
+
+/// The acting user: the OS login and the role the users table gives it (unknown logins only view).
+fn actor(store: &Store) -> anyhow::Result<Actor> {
+    let login = crate::identity::current_login();
+    let role = store.role_of(&login)?.unwrap_or(Role::Viewer);
+    Ok(Actor {
+        login,
+        role,
+        via: None,
+    })
+}

@@ -1,0 +1,42 @@
+//! The care team: contacts from the directory.
+
+use serde::{Deserialize, Serialize};
+
+use super::code_enum;
+
+code_enum! {
+    pub enum ContactKind {
+        PreReleaseCm => "pre-release care manager",
+        EcmProvider => "post-release ECM provider",
+        ProbationOfficer => "probation / parole officer",
+        BehavioralHealth => "behavioral health contact",
+    }
+}
+
+/// A person in the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub id: String,
+    pub name: String,
+    pub organisation: String,
+    pub phone: String,
+    pub kind: ContactKind,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CareTeam {
+    pub pre_release_cm: Option<Contact>,
+    pub post_release_ecm: Option<Contact>,
+    pub probation_officer: Option<Contact>,
+    pub behavioral_health: Option<Contact>,
+}
+
+impl CareTeam {
+    /// The same care manager before and after release: no warm handoff is needed.
+    pub fn same_manager_pre_and_post(&self) -> bool {
+        match (&self.pre_release_cm, &self.post_release_ecm) {
+            (Some(pre), Some(post)) => pre.id == post.id,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The hub: the reference server of the central API (docs/API.md), with its own SQLite database.
+//!
+//! - [`serve`] runs it on a listener until a shutdown future completes (the CLI passes ctrl-c /
+//!   SIGTERM);
+//! - [`spawn`] / [`spawn_for_test`] run it on a thread of its own, for tests in any runtime;
+//! - [`Faults`] injects failures into a running hub (library-only);
+//! - [`schemas::validate`] checks an event the way the hub does.
+
+pub mod api;
+pub mod cli;
+pub mod db;
+pub mod faults;
+pub mod problem;
+pub mod schemas;
+mod server;
+pub mod tokens;
+pub mod view;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context as _, anyhow};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use api::{MAX_BATCH, MAX_BODY_BYTES};
+pub use faults::Faults;
+pub use server::tls_config;
+
+/// How to serve. `Default`: plain HTTP, no faults.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Serve HTTPS with this rustls config (see [`tls_config`]).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Fault injection; only tests set it.
+    pub faults: Option<Faults>,
+}
+
+/// A hub with its database open, ready to take connections.
+pub struct Hub {
+    router: axum::Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Hub {
+    /// Opens (creating or migrating) the database. Blocking: call it off the async workers.
+    pub fn open(db: &Path, options: ServeOptions) -> anyhow::Result<Self> {
+        let conn = db::open(db)?;
+        Ok(Self {
+            router: api::router(api::AppState::new(conn), options.faults),
+            tls: options.tls,
+        })
+    }
+
+    /// Serves until `shutdown` completes, then drains requests in progress.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
+        server::run(listener, self.router, self.tls, shutdown).await
+    }
+}
+
+/// Opens the database at `db` and serves on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    db: PathBuf,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let hub = tokio::task::spawn_blocking(move || Hub::open(&db, options))
+        .await
+        .context("the task opening the database failed")??;
+    hub.run(listener, shutdown).await
+}
+
+/// A hub running on its own thread and runtime. Dropping it stops the hub.
+pub struct RunningHub {
+    addr: SocketAddr,
+    tls: bool,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl RunningHub {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` or `https://localhost:PORT` (TLS certificates name a host).
+    pub fn url(&self) -> String {
+        if self.tls {
+            format!("https://localhost:{}", self.addr.port())
+        } else {
+            format!("http://{}", self.addr)
+        }
+    }
+
+    /// Stops accepting, lets requests in progress finish, and waits for the thread.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .map_err(|_| anyhow!("the hub thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningHub {
+    fn drop(&mut self) {
+        if let Err(error) = self.shutdown() {
+            tracing::warn!(error = format!("{error:#}"), "hub stopped with an error");
+        }
+    }
+}
+
+/// Binds `addr` (port 0 picks a free port), opens the database and serves on a new thread with
+/// its own tokio runtime, so sync tests and async tests alike can use it. Returns once the hub
+/// accepts connections.
+pub fn spawn(addr: SocketAddr, db: PathBuf, options: ServeOptions) -> anyhow::Result<RunningHub> {
+    let tls = options.tls.is_some();
+    let hub = Hub::open(&db, options)?;
+    let std_listener =
+        std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    std_listener
+        .set_nonblocking(true)
+        .context("cannot make the listener non-blocking")?;
+    let addr = std_listener.local_addr().context("no local address")?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name(format!("hub-{}", addr.port()))
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .context("cannot start the hub's runtime")?;
+            runtime.block_on(async move {
+                let listener =
+                    TcpListener::from_std(std_listener).context("cannot register the listener")?;
+                hub.run(listener, async move {
+                    let _ = stopped.await;
+                })
+                .await
+            })
+        })
+        .context("cannot start the hub thread")?;
+    Ok(RunningHub {
+        addr,
+        tls,
+        stop: Some(stop),
+        thread: Some(thread),
+    })
+}
+
+/// A plain-HTTP hub on 127.0.0.1 and a free port, with these faults.
+pub fn spawn_for_test(db: PathBuf, faults: Faults) -> anyhow::Result<RunningHub> {
+    spawn(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        db,
+        ServeOptions {
+            tls: None,
+            faults: Some(faults),
+        },
+    )
+}

@@ -1,0 +1,20 @@
+//! reentry-board: the release-planning board for the CalAIM Justice-Involved Reentry Initiative.
+//!
+//! The library holds everything so that tests drive it without a terminal; `main.rs` only parses
+//! the command line, starts logging and dispatches.
+
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod export;
+pub mod hub;
+pub mod identity;
+pub mod logging;
+pub mod paths;
+pub mod store;
+pub mod theme;
+pub mod toml_util;
+pub mod tui;

@@ -1,0 +1,569 @@
+//! Reads. The board loads everyone at once with one query per table, grouped in memory: never a
+//! query per person.
+
+use std::collections::{BTreeSet, HashMap};
+
+use rusqlite::{Connection, Row, params_from_iter};
+
+use super::codec::RowExt;
+use super::error::{SqlContext, StoreError};
+use super::outbox::OutboxEvent;
+use super::{Result, Store};
+use crate::domain::{
+    Appointment, Barrier, CareTeam, Confirmation, Consent, Contact, DateFlag, DmeItem, Facility,
+    HealthNeed, MediCal, Medication, MilestoneMark, Note, Notification, Person, PersonName,
+    PersonRecord, Referral, ReleaseChange, ReleaseDate, Screening, Transport, WarmHandoff,
+};
+
+/// One audit row as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub role: String,
+    pub via: Option<String>,
+    pub person_id: Option<String>,
+    pub kind: String,
+    pub entity: String,
+    pub entity_id: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Which people a load covers; child tables are filtered the same way.
+enum Scope<'a> {
+    /// Everyone the board shows: still held, or gone from the roster without an explanation.
+    Board,
+    One(&'a str),
+}
+
+impl Scope<'_> {
+    fn persons_where(&self) -> &'static str {
+        match self {
+            Self::Board => "custody IN ('in_custody', 'left_roster')",
+            Self::One(_) => "id = ?1",
+        }
+    }
+    /// Child rows of the board are read whole and matched in memory: a filtered read costs a
+    /// B-tree search per person and is several times slower than one pass over the table.
+    fn children_where(&self) -> &'static str {
+        match self {
+            Self::Board => "1",
+            Self::One(_) => "person_id = ?1",
+        }
+    }
+    fn params(&self) -> Vec<&str> {
+        match self {
+            Self::Board => Vec::new(),
+            Self::One(id) => vec![id],
+        }
+    }
+}
+
+const PERSON_COLUMNS: &str = "id, booking_id, last_name, first_name, dob, facility_id, unit, youth,
+    booked_on, custody, released_on, release_date, release_certainty, release_type, release_source,
+    medi_cal_status, mcp_name, former_foster_youth, screening_result, screening_needs,
+    consent_scope, consent_signed_on, consent_expires_on, consent_by_guardian, consent_part2,
+    pre_release_cm_id, post_release_ecm_id, probation_officer_id, behavioral_health_id,
+    care_plan, warm_handoff, warm_handoff_on, naloxone, transport, transport_note, version";
+
+fn contact(
+    map: &HashMap<String, Contact>,
+    id: Option<String>,
+) -> rusqlite::Result<Option<Contact>> {
+    id.map(|id| {
+        map.get(&id)
+            .cloned()
+            .ok_or_else(|| rusqlite::Error::InvalidColumnName(format!("unknown contact {id}")))
+    })
+    .transpose()
+}
+
+fn needs(idx: usize, json: &str) -> rusqlite::Result<BTreeSet<HealthNeed>> {
+    let bad = |e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e)
+    };
+    let codes: Vec<String> = serde_json::from_str(json).map_err(|e| bad(Box::new(e)))?;
+    codes
+        .iter()
+        .map(|c| c.parse::<HealthNeed>().map_err(|e| bad(Box::new(e))))
+        .collect()
+}
+
+fn person_row(
+    r: &Row<'_>,
+    facilities: &HashMap<String, Facility>,
+    contacts: &HashMap<String, Contact>,
+) -> rusqlite::Result<PersonRecord> {
+    let facility_id: String = r.get(5)?;
+    let facility = facilities.get(&facility_id).cloned().ok_or_else(|| {
+        rusqlite::Error::InvalidColumnName(format!("unknown facility {facility_id}"))
+    })?;
+    let needs_json: String = r.get(19)?;
+    let person = Person {
+        id: r.get(0)?,
+        booking_id: r.get(1)?,
+        name: PersonName {
+            last: r.get(2)?,
+            first: r.get(3)?,
+        },
+        date_of_birth: r.opt_date(4)?,
+        facility,
+        unit: r.get(6)?,
+        youth: r.get(7)?,
+        booked_on: r.date(8)?,
+        custody: r.code(9)?,
+        released_on: r.opt_date(10)?,
+    };
+    let release = ReleaseDate {
+        date: r.opt_date(11)?,
+        certainty: r.code(12)?,
+        kind: r.opt_code(13)?,
+        source: r.opt_code(14)?,
+    };
+    let mut rec = PersonRecord::new(person, release);
+    rec.medi_cal = MediCal {
+        status: r.code(15)?,
+        mcp_name: r.get(16)?,
+        former_foster_youth: r.get(17)?,
+    };
+    rec.screening = Screening {
+        result: r.code(18)?,
+        needs: needs(19, &needs_json)?,
+    };
+    rec.consent = Consent {
+        scope: r.opt_code(20)?,
+        signed_on: r.opt_date(21)?,
+        expires_on: r.opt_date(22)?,
+        signed_by_guardian: r.get(23)?,
+        part2: r.get(24)?,
+    };
+    rec.care_team = CareTeam {
+        pre_release_cm: contact(contacts, r.get(25)?)?,
+        post_release_ecm: contact(contacts, r.get(26)?)?,
+        probation_officer: contact(contacts, r.get(27)?)?,
+        behavioral_health: contact(contacts, r.get(28)?)?,
+    };
+    rec.care_plan = r.code(29)?;
+    rec.warm_handoff = WarmHandoff {
+        status: r.code(30)?,
+        scheduled_on: r.opt_date(31)?,
+    };
+    rec.naloxone = r.opt_code(32)?;
+    rec.transport = Transport {
+        status: r.code(33)?,
+        note: r.get(34)?,
+    };
+    rec.version = r.get(35)?;
+    Ok(rec)
+}
+
+/// Where the rows of the child tables go: the person's position in the loaded records.
+struct Grouping<'a> {
+    conn: &'a Connection,
+    scope: &'a Scope<'a>,
+    index: HashMap<String, usize>,
+}
+
+/// Runs one query over a child table and hands each row to `add` with its person's record.
+fn children(
+    g: &Grouping<'_>,
+    records: &mut [PersonRecord],
+    table: &str,
+    columns: &str,
+    order: &str,
+    mut add: impl FnMut(&mut PersonRecord, &Row<'_>) -> rusqlite::Result<()>,
+) -> Result<()> {
+    let sql = format!(
+        "SELECT person_id, {columns} FROM {table} WHERE {} ORDER BY person_id, {order}",
+        g.scope.children_where()
+    );
+    let what = format!("loading {table}");
+    let mut stmt = g.conn.prepare_cached(&sql).ctx(&what)?;
+    let mut rows = stmt.query(params_from_iter(g.scope.params())).ctx(&what)?;
+    while let Some(row) = rows.next().ctx(&what)? {
+        let pid = row.get_ref(0).and_then(|v| Ok(v.as_str()?)).ctx(&what)?;
+        if let Some(rec) = g.index.get(pid).and_then(|&i| records.get_mut(i)) {
+            add(rec, row).ctx(&what)?;
+        }
+    }
+    Ok(())
+}
+
+fn confirmation(r: &Row<'_>, by: usize, at: usize) -> rusqlite::Result<Option<Confirmation>> {
+    let by: Option<String> = r.get(by)?;
+    let at = r.opt_ts(at)?;
+    Ok(by.zip(at).map(|(by, at)| Confirmation { by, at }))
+}
+
+fn load(conn: &Connection, scope: &Scope<'_>) -> Result<Vec<PersonRecord>> {
+    let facilities: HashMap<String, Facility> = read_facilities(conn)?
+        .into_iter()
+        .map(|f| (f.id.clone(), f))
+        .collect();
+    let contacts: HashMap<String, Contact> = read_contacts(conn)?
+        .into_iter()
+        .map(|c| (c.id.clone(), c))
+        .collect();
+    let sql = format!(
+        "SELECT {PERSON_COLUMNS} FROM persons WHERE {}",
+        scope.persons_where()
+    );
+    let mut stmt = conn.prepare_cached(&sql).ctx("loading persons")?;
+    let mut records: Vec<PersonRecord> = stmt
+        .query_map(params_from_iter(scope.params()), |r| {
+            person_row(r, &facilities, &contacts)
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .ctx("loading persons")?;
+    // Sorting here rather than in SQL spares a temporary B-tree of whole rows.
+    records.sort_unstable_by(|a, b| {
+        let key = |r: &PersonRecord| (r.release.date.is_none(), r.release.date);
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| a.person.booking_id.cmp(&b.person.booking_id))
+    });
+    let index: HashMap<String, usize> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.person.id.clone(), i))
+        .collect();
+    let g = Grouping { conn, scope, index };
+    let recs = records.as_mut_slice();
+
+    children(
+        &g,
+        recs,
+        "release_changes",
+        "id, changed_at, changed_by, from_date, to_date, certainty, source, reason, reason_text,
+         acknowledged_by, acknowledged_at",
+        "id",
+        |rec, r| {
+            rec.release_history.push(ReleaseChange {
+                id: r.get(1)?,
+                changed_at: r.ts(2)?,
+                changed_by: r.get(3)?,
+                from: r.opt_date(4)?,
+                to: r.opt_date(5)?,
+                certainty: r.code(6)?,
+                source: r.opt_code(7)?,
+                reason: r.code(8)?,
+                reason_text: r.get(9)?,
+                acknowledged_by: r.get(10)?,
+                acknowledged_at: r.opt_ts(11)?,
+            });
+            Ok(())
+        },
+    )?;
+    children(
+        &g,
+        recs,
+        "date_flags",
+        "id, proposed, reason, reason_text, raised_by, raised_at, status",
+        "id",
+        |rec, r| {
+            rec.date_flags.push(DateFlag {
+                id: r.get(1)?,
+                proposed: r.opt_date(2)?,
+                reason: r.code(3)?,
+                reason_text: r.get(4)?,
+                raised_by: r.get(5)?,
+                raised_at: r.ts(6)?,
+                status: r.code(7)?,
+            });
+            Ok(())
+        },
+    )?;
+    children(
+        &g,
+        recs,
+        "medications",
+        "id, name, class, lai, next_dose, supply, confirmed_by, confirmed_at, version",
+        "id",
+        |rec, r| {
+            rec.medications.push(Medication {
+                id: r.get(1)?,
+                name: r.get(2)?,
+                class: r.code(3)?,
+                long_acting_injectable: r.get(4)?,
+                next_dose: r.opt_date(5)?,
+                supply: r.code(6)?,
+                confirmed: confirmation(r, 7, 8)?,
+                version: r.get(9)?,
+            });
+            Ok(())
+        },
+    )?;
+    children(
+        &g,
+        recs,
+        "dme",
+        "id, item, status, confirmed_by, confirmed_at, version",
+        "id",
+        |rec, r| {
+            rec.dme.push(DmeItem {
+                id: r.get(1)?,
+                item: r.get(2)?,
+                status: r.code(3)?,
+                confirmed: confirmation(r, 4, 5)?,
+                version: r.get(6)?,
+            });
+            Ok(())
+        },
+    )?;
+    children(
+        &g,
+        recs,
+        "appointments",
+        "id, what, on_date, status",
+        "id",
+        |rec, r| {
+            rec.appointments.push(Appointment {
+                id: r.get(1)?,
+                what: r.get(2)?,
+                on: r.opt_date(3)?,
+                status: r.code(4)?,
+            });
+            Ok(())
+        },
+    )?;
+    children(
+        &g,
+        recs,
+        "referrals",
+        "id, target, status",
+        "id",
+        |rec, r| {
+            rec.referrals.push(Referral {
+                id: r.get(1)?,
+                target: r.code(2)?,
+                status: r.code(3)?,
+            });
+            Ok(())
+        },
+    )?;
+    children(
+        &g,
+        recs,
+        "notifications",
+        "recipient, status",
+        "pos",
+        |rec, r| {
+            rec.notifications.push(Notification {
+                recipient: r.code(1)?,
+                status: r.code(2)?,
+            });
+            Ok(())
+        },
+    )?;
+    children(
+        &g,
+        recs,
+        "barriers",
+        "id, milestone, reason, text, opened_on, resolved_on",
+        "id",
+        |rec, r| {
+            rec.barriers.push(Barrier {
+                id: r.get(1)?,
+                milestone: r.code(2)?,
+                reason: r.code(3)?,
+                text: r.get(4)?,
+                opened_on: r.date(5)?,
+                resolved_on: r.opt_date(6)?,
+            });
+            Ok(())
+        },
+    )?;
+    children(
+        &g,
+        recs,
+        "notes",
+        "id, at, by_login, text",
+        "id",
+        |rec, r| {
+            rec.notes.push(Note {
+                id: r.get(1)?,
+                at: r.ts(2)?,
+                by: r.get(3)?,
+                text: r.get(4)?,
+            });
+            Ok(())
+        },
+    )?;
+    children(
+        &g,
+        recs,
+        "milestone_marks",
+        "milestone, kind, by_login, on_date",
+        "pos",
+        |rec, r| {
+            rec.marks.push(MilestoneMark {
+                milestone: r.code(1)?,
+                kind: r.code(2)?,
+                by: r.get(3)?,
+                on: r.date(4)?,
+            });
+            Ok(())
+        },
+    )?;
+    Ok(records)
+}
+
+fn read_facilities(conn: &Connection) -> Result<Vec<Facility>> {
+    conn.prepare_cached("SELECT id, name, kind FROM facilities ORDER BY id")
+        .and_then(|mut s| {
+            s.query_map([], |r| {
+                Ok(Facility {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    kind: r.code(2)?,
+                })
+            })?
+            .collect()
+        })
+        .ctx("loading facilities")
+}
+
+fn read_contacts(conn: &Connection) -> Result<Vec<Contact>> {
+    conn.prepare_cached(
+        "SELECT id, name, organisation, phone, kind FROM contacts ORDER BY name, id",
+    )
+    .and_then(|mut s| {
+        s.query_map([], |r| {
+            Ok(Contact {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                organisation: r.get(2)?,
+                phone: r.get(3)?,
+                kind: r.code(4)?,
+            })
+        })?
+        .collect()
+    })
+    .ctx("loading the directory")
+}
+
+impl Store {
+    /// Everyone the board shows (in custody, or gone from the roster), soonest release first and
+    /// unknown dates last.
+    pub fn load_records(&self) -> Result<Vec<PersonRecord>> {
+        load(&self.conn, &Scope::Board).map_err(|e| e.at(&self.path))
+    }
+
+    /// One person, whatever their custody status.
+    pub fn load_record(&self, person_id: &str) -> Result<Option<PersonRecord>> {
+        let mut found = load(&self.conn, &Scope::One(person_id)).map_err(|e| e.at(&self.path))?;
+        Ok(found.pop())
+    }
+
+    /// The care-team directory.
+    pub fn contacts(&self) -> Result<Vec<Contact>> {
+        read_contacts(&self.conn).map_err(|e| e.at(&self.path))
+    }
+
+    pub fn facilities(&self) -> Result<Vec<Facility>> {
+        read_facilities(&self.conn).map_err(|e| e.at(&self.path))
+    }
+
+    /// A person's audit trail, oldest first.
+    pub fn audit_for(&self, person_id: &str) -> Result<Vec<AuditEntry>> {
+        self.conn
+            .prepare_cached(
+                "SELECT id, at, actor, role, via, person_id, kind, entity, entity_id, before,
+                        after, reason
+                 FROM audit WHERE person_id = ?1 ORDER BY id",
+            )
+            .and_then(|mut s| {
+                s.query_map([person_id], |r| {
+                    Ok(AuditEntry {
+                        id: r.get(0)?,
+                        at: r.get(1)?,
+                        actor: r.get(2)?,
+                        role: r.get(3)?,
+                        via: r.get(4)?,
+                        person_id: r.get(5)?,
+                        kind: r.get(6)?,
+                        entity: r.get(7)?,
+                        entity_id: r.get(8)?,
+                        before: r.get(9)?,
+                        after: r.get(10)?,
+                        reason: r.get(11)?,
+                    })
+                })?
+                .collect()
+            })
+            .ctx("loading the audit trail")
+            .map_err(|e| e.at(&self.path))
+    }
+
+    pub fn outbox_pending_count(&self) -> Result<i64> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM outbox WHERE state = 'pending'",
+                [],
+                |r| r.get(0),
+            )
+            .ctx("counting queued events")
+            .map_err(|e| e.at(&self.path))
+    }
+
+    /// A person's events in `person_seq` order.
+    pub fn outbox_for(&self, person_id: &str) -> Result<Vec<OutboxEvent>> {
+        self.conn
+            .prepare_cached(
+                "SELECT seq, event_id, person_id, person_seq, event_type, payload, state,
+                        attempts, created_at
+                 FROM outbox WHERE person_id = ?1 ORDER BY person_seq",
+            )
+            .and_then(|mut s| {
+                s.query_map([person_id], |r| {
+                    Ok(OutboxEvent {
+                        seq: r.get(0)?,
+                        event_id: r.get(1)?,
+                        person_id: r.get(2)?,
+                        person_seq: r.get(3)?,
+                        event_type: r.get(4)?,
+                        payload: r.get(5)?,
+                        state: r.get(6)?,
+                        attempts: r.get(7)?,
+                        created_at: r.get(8)?,
+                    })
+                })?
+                .collect()
+            })
+            .ctx("loading the outbox")
+            .map_err(|e| e.at(&self.path))
+    }
+
+    /// Rows in one table: for checks and tests that count what a write did.
+    pub fn count_rows(&self, table: &str) -> Result<i64> {
+        const TABLES: &[&str] = &[
+            "persons",
+            "release_changes",
+            "date_flags",
+            "medications",
+            "dme",
+            "appointments",
+            "referrals",
+            "notifications",
+            "barriers",
+            "notes",
+            "milestone_marks",
+            "audit",
+            "outbox",
+            "users",
+            "contacts",
+            "facilities",
+        ];
+        let table = TABLES
+            .iter()
+            .find(|t| **t == table)
+            .ok_or_else(|| StoreError::invalid(format!("no table {table}")))?;
+        self.conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .ctx("counting rows")
+            .map_err(|e| e.at(&self.path))
+    }
+}

@@ -1,0 +1,56 @@
+//! What can happen to the board. Keys, mouse, ticks and loads all become an `Action` so that
+//! [`super::App::update`] is the one place where state changes.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::domain::PersonRecord;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    MoveUp,
+    MoveDown,
+    MoveFirst,
+    MoveLast,
+    PageUp,
+    PageDown,
+    OpenDetail,
+    /// Leave the detail view or the help overlay.
+    Back,
+    OpenSearch,
+    KeepSearch,
+    CancelSearch,
+    SearchInput(char),
+    SearchBackspace,
+    CycleFacility,
+    CycleUnit,
+    CycleCareManager,
+    CycleBand,
+    ToggleAtRisk,
+    ToggleMyWork,
+    ClearFilters,
+    TogglePresentation,
+    ToggleHelp,
+    Quit,
+    /// A mouse button went down at this cell (only with `--mouse`).
+    Click {
+        column: u16,
+        row: u16,
+    },
+    /// The terminal changed size; scrolling needs to know how many rows fit.
+    Resized {
+        width: u16,
+        height: u16,
+    },
+    /// Fresh rows from the source, for the given day (either may have changed), at `now`.
+    Loaded {
+        records: Vec<PersonRecord>,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    },
+    /// A reload failed; the board keeps the rows it has and says so.
+    LoadFailed(String),
+    /// The clock moved on; change markers may have expired.
+    Tick {
+        now: DateTime<Utc>,
+    },
+}

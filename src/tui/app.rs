@@ -1,0 +1,588 @@
+//! Board state and its one mutator, [`App::update`]. Pure: no I/O, no clock reads, no terminal,
+//! so every behaviour is testable by feeding actions.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use super::keymap::Screen;
+use super::{Action, TuiOptions, view};
+use crate::domain::board::{self, BoardRow};
+use crate::domain::filter::{Filter, fold, matches_haystack, search_haystack};
+use crate::domain::role::{self, Context};
+use crate::domain::{Band, ConsentScope, NameFormat, PersonRecord, Role};
+
+/// How long a row changed by someone else stays marked.
+pub const CHANGED_FOR: Duration = Duration::minutes(10);
+
+/// One line of the board list: a band heading or a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListLine {
+    Heading {
+        band: Band,
+        count: usize,
+    },
+    /// Index into [`App::visible`].
+    Row(usize),
+}
+
+#[derive(Debug)]
+pub struct App {
+    options: TuiOptions,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    /// Everyone on the board, in board order.
+    rows: Vec<BoardRow>,
+    /// Folded name and booking number of each row, for search as you type.
+    haystacks: Vec<String>,
+    /// Indices into `rows` that pass the filter, grouped by band.
+    visible: Vec<usize>,
+    lines: Vec<ListLine>,
+    /// Line of each visible row in `lines`.
+    row_line: Vec<usize>,
+    /// Index into `visible`; meaningless while it is empty.
+    selected: usize,
+    /// First list line shown; kept here so scrolling is stable between frames.
+    offset: usize,
+    filter: Filter,
+    /// The search as typed (the filter holds it folded).
+    query: String,
+    /// While the search line is open: the query to go back to on Esc.
+    editing: Option<String>,
+    screen: Screen,
+    /// The help overlay is open over `screen`.
+    help: bool,
+    help_scroll: usize,
+    detail_scroll: usize,
+    presentation: bool,
+    /// The records of the last load, to notice what others changed.
+    previous: HashMap<String, PersonRecord>,
+    changed_at: HashMap<String, DateTime<Utc>>,
+    size: (u16, u16),
+    status: Option<String>,
+    dirty: bool,
+    quit: bool,
+}
+
+impl App {
+    pub fn new(
+        options: TuiOptions,
+        records: Vec<PersonRecord>,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let presentation = options.kiosk || options.role == Role::Viewer;
+        let previous = records
+            .iter()
+            .map(|r| (r.person.id.clone(), r.clone()))
+            .collect();
+        let rows = board::build(records, today, &options.rules);
+        let haystacks = rows.iter().map(search_haystack).collect();
+        let mut app = Self {
+            options,
+            today,
+            now,
+            rows,
+            haystacks,
+            visible: Vec::new(),
+            lines: Vec::new(),
+            row_line: Vec::new(),
+            selected: 0,
+            offset: 0,
+            filter: Filter::default(),
+            query: String::new(),
+            editing: None,
+            screen: Screen::Board,
+            help: false,
+            help_scroll: 0,
+            detail_scroll: 0,
+            presentation,
+            previous,
+            changed_at: HashMap::new(),
+            size: (0, 0),
+            status: None,
+            dirty: true,
+            quit: false,
+        };
+        app.refilter(None);
+        app
+    }
+
+    pub fn update(&mut self, action: Action) {
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Resized { width, height } => {
+                self.size = (width, height);
+                self.scroll_to_selection();
+                self.dirty = true;
+            }
+            Action::Loaded {
+                records,
+                today,
+                now,
+            } => self.reload(records, today, now),
+            Action::LoadFailed(message) => {
+                self.status = Some(message);
+                self.dirty = true;
+            }
+            Action::Tick { now } => self.tick(now),
+            _ if self.help => self.update_help(action),
+            _ => match self.screen() {
+                Screen::Search => self.update_search(action),
+                Screen::Detail => self.update_detail(action),
+                Screen::Board | Screen::Help => self.update_board(action),
+            },
+        }
+    }
+
+    fn update_board(&mut self, action: Action) {
+        let page = self.page();
+        match action {
+            Action::MoveUp => self.select(self.selected.saturating_sub(1)),
+            Action::MoveDown => self.select(self.selected.saturating_add(1)),
+            Action::MoveFirst => self.select(0),
+            Action::MoveLast => self.select(usize::MAX),
+            Action::PageUp => self.select(self.selected.saturating_sub(page)),
+            Action::PageDown => self.select(self.selected.saturating_add(page)),
+            Action::OpenDetail if !self.visible.is_empty() => {
+                self.screen = Screen::Detail;
+                self.detail_scroll = 0;
+                self.dirty = true;
+            }
+            Action::OpenSearch => {
+                self.editing = Some(self.query.clone());
+                self.dirty = true;
+            }
+            Action::CycleFacility => {
+                let options = self.distinct(|r| Some(r.person.facility.id.clone()));
+                self.filter.facility = next(&options, self.filter.facility.as_ref());
+                self.refilter_keeping();
+            }
+            Action::CycleUnit => {
+                let options = self.distinct(|r| Some(r.person.unit.clone()));
+                self.filter.unit = next(&options, self.filter.unit.as_ref());
+                self.refilter_keeping();
+            }
+            Action::CycleCareManager => {
+                let options =
+                    self.distinct(|r| r.care_team.pre_release_cm.as_ref().map(|c| c.id.clone()));
+                self.filter.care_manager = next(&options, self.filter.care_manager.as_ref());
+                self.refilter_keeping();
+            }
+            Action::CycleBand => {
+                let bands: Vec<Band> = Band::all().collect();
+                self.filter.band = next(&bands, self.filter.band.as_ref());
+                self.refilter_keeping();
+            }
+            Action::ToggleAtRisk => {
+                self.filter.at_risk_only = !self.filter.at_risk_only;
+                self.refilter_keeping();
+            }
+            Action::ToggleMyWork => {
+                self.filter.my_work = match self.filter.my_work {
+                    Some(_) => None,
+                    None => Some(self.options.role),
+                };
+                self.refilter_keeping();
+            }
+            Action::ClearFilters => {
+                self.filter = Filter::default();
+                self.query.clear();
+                self.refilter_keeping();
+            }
+            Action::TogglePresentation => self.toggle_presentation(),
+            Action::ToggleHelp => self.open_help(),
+            Action::Click { row, .. } => self.click(row),
+            _ => {}
+        }
+    }
+
+    fn update_search(&mut self, action: Action) {
+        match action {
+            Action::SearchInput(c) => {
+                self.query.push(c);
+                self.apply_query();
+            }
+            Action::SearchBackspace => {
+                self.query.pop();
+                self.apply_query();
+            }
+            Action::KeepSearch => {
+                self.editing = None;
+                self.dirty = true;
+            }
+            Action::CancelSearch => {
+                self.query = self.editing.take().unwrap_or_default();
+                self.apply_query();
+            }
+            Action::MoveUp | Action::MoveDown | Action::Click { .. } => self.update_board(action),
+            _ => {}
+        }
+    }
+
+    fn update_detail(&mut self, action: Action) {
+        let page = usize::from(self.size.1.saturating_sub(4)).max(1);
+        let scroll = match action {
+            Action::MoveUp => self.detail_scroll.saturating_sub(1),
+            Action::MoveDown => self.detail_scroll.saturating_add(1),
+            Action::PageUp => self.detail_scroll.saturating_sub(page),
+            Action::PageDown => self.detail_scroll.saturating_add(page),
+            Action::MoveFirst => 0,
+            Action::MoveLast => usize::MAX,
+            Action::Back => {
+                self.screen = Screen::Board;
+                self.scroll_to_selection();
+                self.dirty = true;
+                return;
+            }
+            Action::TogglePresentation => {
+                self.toggle_presentation();
+                return;
+            }
+            Action::ToggleHelp => {
+                self.open_help();
+                return;
+            }
+            _ => return,
+        };
+        let max = view::detail::max_scroll(self);
+        let scroll = scroll.min(max);
+        if scroll != self.detail_scroll {
+            self.detail_scroll = scroll;
+            self.dirty = true;
+        }
+    }
+
+    fn update_help(&mut self, action: Action) {
+        let page = usize::from(self.size.1.saturating_sub(4)).max(1);
+        let scroll = match action {
+            Action::MoveUp => self.help_scroll.saturating_sub(1),
+            Action::MoveDown => self.help_scroll.saturating_add(1),
+            Action::PageUp => self.help_scroll.saturating_sub(page),
+            Action::PageDown => self.help_scroll.saturating_add(page),
+            Action::MoveFirst => 0,
+            Action::MoveLast => usize::MAX,
+            Action::Back | Action::ToggleHelp => {
+                self.help = false;
+                self.dirty = true;
+                return;
+            }
+            _ => return,
+        };
+        let scroll = scroll.min(view::help::max_scroll(self));
+        if scroll != self.help_scroll {
+            self.help_scroll = scroll;
+            self.dirty = true;
+        }
+    }
+
+    fn open_help(&mut self) {
+        self.help = true;
+        self.help_scroll = 0;
+        self.dirty = true;
+    }
+
+    /// The kiosk and the viewer role never leave presentation mode.
+    fn toggle_presentation(&mut self) {
+        if self.options.kiosk || self.options.role == Role::Viewer {
+            return;
+        }
+        self.presentation = !self.presentation;
+        self.dirty = true;
+    }
+
+    fn apply_query(&mut self) {
+        self.filter.search = fold(self.query.trim());
+        self.refilter_keeping();
+    }
+
+    fn tick(&mut self, now: DateTime<Utc>) {
+        self.now = now;
+        let before = self.changed_at.len();
+        self.changed_at.retain(|_, at| now - *at < CHANGED_FOR);
+        if self.changed_at.len() != before {
+            self.dirty = true;
+        }
+    }
+
+    fn reload(&mut self, records: Vec<PersonRecord>, today: NaiveDate, now: DateTime<Utc>) {
+        self.now = now;
+        for record in &records {
+            let id = &record.person.id;
+            if self.previous.get(id) != Some(record) {
+                self.changed_at.insert(id.clone(), now);
+            }
+        }
+        self.previous = records
+            .iter()
+            .map(|r| (r.person.id.clone(), r.clone()))
+            .collect();
+        let kept = self.selected_id().map(str::to_owned);
+        self.rows = board::build(records, today, &self.options.rules);
+        self.haystacks = self.rows.iter().map(search_haystack).collect();
+        self.today = today;
+        self.status = None;
+        self.refilter(kept.as_deref());
+        // The person being discussed may have left custody: the detail view has nothing to show.
+        if self.screen == Screen::Detail && kept.is_some() && self.selected_id() != kept.as_deref()
+        {
+            self.screen = Screen::Board;
+        }
+        self.dirty = true;
+    }
+
+    fn refilter_keeping(&mut self) {
+        let kept = self.selected_id().map(str::to_owned);
+        self.refilter(kept.as_deref());
+        self.dirty = true;
+    }
+
+    /// Recompute the visible rows and the list lines, then put the selection back on `keep` when
+    /// still visible. Otherwise the person now in its place is the natural next one.
+    fn refilter(&mut self, keep: Option<&str>) {
+        let rules = &self.options.rules;
+        let mut visible: Vec<usize> = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(i, row)| {
+                let found = self.filter.search.is_empty()
+                    || self
+                        .haystacks
+                        .get(*i)
+                        .is_some_and(|h| matches_haystack(h, &self.filter.search));
+                found && self.filter.matches_except_search(row, rules)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        // Stable: within a band the board order (soonest first) stays.
+        visible.sort_by_key(|&i| self.rows.get(i).map(|r| r.readiness.band));
+        let mut lines = Vec::with_capacity(visible.len() + 6);
+        let mut row_line = Vec::with_capacity(visible.len());
+        let mut counts: BTreeMap<Band, usize> = BTreeMap::new();
+        for &i in &visible {
+            if let Some(row) = self.rows.get(i) {
+                *counts.entry(row.readiness.band).or_default() += 1;
+            }
+        }
+        let mut band = None;
+        for (v, &i) in visible.iter().enumerate() {
+            let this = self.rows.get(i).map(|r| r.readiness.band);
+            if this != band {
+                band = this;
+                if let Some(b) = this {
+                    let count = counts.get(&b).copied().unwrap_or(0);
+                    lines.push(ListLine::Heading { band: b, count });
+                }
+            }
+            row_line.push(lines.len());
+            lines.push(ListLine::Row(v));
+        }
+        self.visible = visible;
+        self.lines = lines;
+        self.row_line = row_line;
+        let index = keep
+            .and_then(|id| {
+                self.visible
+                    .iter()
+                    .position(|&i| self.rows.get(i).is_some_and(|r| r.record.person.id == id))
+            })
+            .unwrap_or(self.selected);
+        self.selected = usize::MAX; // forces `select` to notice a change
+        self.select(index);
+    }
+
+    fn distinct<T: Ord + Clone>(&self, key: impl Fn(&PersonRecord) -> Option<T>) -> Vec<T> {
+        let mut values: Vec<T> = self.rows.iter().filter_map(|r| key(&r.record)).collect();
+        values.sort();
+        values.dedup();
+        values
+    }
+
+    /// Select `index`, clamped: wrapping from the soonest release to the unknown dates would lose
+    /// the meeting's place.
+    fn select(&mut self, index: usize) {
+        let clamped = index.min(self.visible.len().saturating_sub(1));
+        if clamped != self.selected {
+            self.selected = clamped;
+            self.dirty = true;
+        }
+        self.scroll_to_selection();
+    }
+
+    fn page(&self) -> usize {
+        view::board::list_rows(self.size.1).max(1)
+    }
+
+    fn scroll_to_selection(&mut self) {
+        let rows = view::board::list_rows(self.size.1);
+        let line = self.row_line.get(self.selected).copied().unwrap_or(0);
+        let mut offset = view::board::scroll_offset(self.offset, line, rows);
+        // Show the band heading with its first person when there is room.
+        let heading_above = line
+            .checked_sub(1)
+            .is_some_and(|l| matches!(self.lines.get(l), Some(ListLine::Heading { .. })));
+        if heading_above && offset == line && rows >= 2 {
+            offset = line - 1;
+        }
+        if offset != self.offset {
+            self.offset = offset;
+            self.dirty = true;
+        }
+    }
+
+    fn click(&mut self, row: u16) {
+        let Some(line) = view::board::line_at(self, row) else {
+            return;
+        };
+        if let Some(ListLine::Row(v)) = self.lines.get(line) {
+            self.select(*v);
+        }
+    }
+
+    pub fn options(&self) -> &TuiOptions {
+        &self.options
+    }
+    /// The terminal size as last reported (columns, rows).
+    pub fn size(&self) -> (u16, u16) {
+        self.size
+    }
+    pub fn today(&self) -> NaiveDate {
+        self.today
+    }
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+    /// Everyone on the board, soonest release first, unknown dates after the dated ones.
+    pub fn rows(&self) -> &[BoardRow] {
+        &self.rows
+    }
+    /// The rows the filter lets through, in list order (grouped by band).
+    pub fn visible_rows(&self) -> impl Iterator<Item = &BoardRow> {
+        self.visible.iter().filter_map(|&i| self.rows.get(i))
+    }
+    pub fn visible_row(&self, index: usize) -> Option<&BoardRow> {
+        self.visible.get(index).and_then(|&i| self.rows.get(i))
+    }
+    pub fn visible_count(&self) -> usize {
+        self.visible.len()
+    }
+    pub fn lines(&self) -> &[ListLine] {
+        &self.lines
+    }
+    /// Index into the visible rows.
+    pub fn selected(&self) -> Option<usize> {
+        (!self.visible.is_empty()).then_some(self.selected)
+    }
+    pub fn selected_row(&self) -> Option<&BoardRow> {
+        self.visible_row(self.selected)
+    }
+    pub fn selected_id(&self) -> Option<&str> {
+        self.selected_row().map(|r| r.record.person.id.as_str())
+    }
+    /// First list line shown.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+    pub fn query(&self) -> &str {
+        &self.query
+    }
+    pub fn is_searching(&self) -> bool {
+        self.editing.is_some()
+    }
+    /// The screen the keyboard is on.
+    pub fn screen(&self) -> Screen {
+        if self.help {
+            Screen::Help
+        } else if self.editing.is_some() {
+            Screen::Search
+        } else {
+            self.screen
+        }
+    }
+    /// The screen under the help overlay.
+    pub fn base_screen(&self) -> Screen {
+        self.screen
+    }
+    pub fn help_scroll(&self) -> usize {
+        self.help_scroll
+    }
+    pub fn detail_scroll(&self) -> usize {
+        self.detail_scroll
+    }
+    pub fn presentation(&self) -> bool {
+        self.presentation
+    }
+    /// Presentation mode always shortens names, whatever the county's setting.
+    pub fn name_format(&self) -> NameFormat {
+        if self.presentation {
+            NameFormat::LastInitial
+        } else {
+            self.options.name_format
+        }
+    }
+    /// Someone else changed this person's record in the last [`CHANGED_FOR`].
+    pub fn is_changed(&self, id: &str) -> bool {
+        self.changed_at
+            .get(id)
+            .is_some_and(|at| self.now - *at < CHANGED_FOR)
+    }
+    /// Whether the signed-in role may see this person's Part 2 (SUD/MAT) details. Presentation
+    /// mode never shows them, whoever is signed in.
+    pub fn may_see_part2(&self, record: &PersonRecord) -> bool {
+        let ctx = Context {
+            part2_consent: record.consent.part2,
+            consent_names_probation: record.consent.scope == Some(ConsentScope::IncludingProbation),
+            ..Context::default()
+        };
+        !self.presentation
+            && self
+                .options
+                .permissions
+                .allows(self.options.role, role::Action::ViewPart2, ctx)
+    }
+    /// The last reload problem, shown until a reload succeeds.
+    pub fn status(&self) -> Option<&str> {
+        self.status.as_deref()
+    }
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+    /// The loop calls this after a frame went out.
+    pub fn mark_drawn(&mut self) {
+        self.dirty = false;
+    }
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+}
+
+/// The value after `current` in `options`, then none, then the first again.
+fn next<T: PartialEq + Clone>(options: &[T], current: Option<&T>) -> Option<T> {
+    match current {
+        None => options.first().cloned(),
+        Some(c) => options
+            .iter()
+            .position(|o| o == c)
+            .and_then(|i| options.get(i + 1))
+            .cloned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cycling_ends_in_none() {
+        let o = ["a", "b"];
+        assert_eq!(next(&o, None), Some("a"));
+        assert_eq!(next(&o, Some(&"a")), Some("b"));
+        assert_eq!(next(&o, Some(&"b")), None);
+        assert_eq!(next(&o, Some(&"gone")), None);
+        assert_eq!(next::<&str>(&[], None), None);
+    }
+}

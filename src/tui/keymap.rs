@@ -1,0 +1,625 @@
+//! The keymap: one table of (action, default keys, description, screens). Key handling, the help
+//! overlay and the footer are all generated from it, so they cannot disagree. Counties rebind keys
+//! in the config file's `[keys]` table; a key bound twice on one screen is an error naming both.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
+};
+use serde::Deserialize;
+
+use super::Action;
+
+/// Where the keyboard is: keys mean different things on each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Screen {
+    Board,
+    /// The search line is open; unbound printable keys are typed into it.
+    Search,
+    Detail,
+    Help,
+}
+
+impl Screen {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Board => "board",
+            Self::Search => "search line",
+            Self::Detail => "detail",
+            Self::Help => "help",
+        }
+    }
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub action: Action,
+    /// The name in `[keys]`.
+    pub name: &'static str,
+    pub default_keys: &'static [&'static str],
+    /// For the help overlay.
+    pub description: &'static str,
+    /// For the footer; empty keeps the action out of the footer.
+    pub short: &'static str,
+    pub screens: &'static [Screen],
+}
+
+const NAV: &[Screen] = &[Screen::Board, Screen::Detail, Screen::Help];
+const BOARD: &[Screen] = &[Screen::Board];
+const BOARD_DETAIL: &[Screen] = &[Screen::Board, Screen::Detail];
+
+/// Every bindable action with its conventional default keys.
+pub fn table() -> Vec<Binding> {
+    let b = |action, name, default_keys, description, short, screens| Binding {
+        action,
+        name,
+        default_keys,
+        description,
+        short,
+        screens,
+    };
+    vec![
+        b(
+            Action::MoveUp,
+            "move_up",
+            &["Up", "k"],
+            "previous person / scroll up",
+            "move",
+            NAV,
+        ),
+        b(
+            Action::MoveDown,
+            "move_down",
+            &["Down", "j"],
+            "next person / scroll down",
+            "",
+            NAV,
+        ),
+        b(
+            Action::PageUp,
+            "page_up",
+            &["PageUp"],
+            "one screen up",
+            "",
+            NAV,
+        ),
+        b(
+            Action::PageDown,
+            "page_down",
+            &["PageDown"],
+            "one screen down",
+            "",
+            NAV,
+        ),
+        b(
+            Action::MoveFirst,
+            "first",
+            &["Home", "g"],
+            "first person / top",
+            "",
+            NAV,
+        ),
+        b(
+            Action::MoveLast,
+            "last",
+            &["End", "G"],
+            "last person / bottom",
+            "",
+            NAV,
+        ),
+        b(
+            Action::OpenDetail,
+            "open_detail",
+            &["Enter"],
+            "everything about the selected person",
+            "detail",
+            BOARD,
+        ),
+        b(
+            Action::Back,
+            "back",
+            &["Esc"],
+            "back to the board",
+            "back",
+            &[Screen::Detail, Screen::Help],
+        ),
+        b(
+            Action::OpenSearch,
+            "search",
+            &["/"],
+            "search by name or booking number",
+            "search",
+            BOARD,
+        ),
+        b(
+            Action::KeepSearch,
+            "search_keep",
+            &["Enter"],
+            "keep the search and return to the board",
+            "keep",
+            &[Screen::Search],
+        ),
+        b(
+            Action::CancelSearch,
+            "search_cancel",
+            &["Esc"],
+            "cancel the search",
+            "cancel",
+            &[Screen::Search],
+        ),
+        b(
+            Action::CycleFacility,
+            "filter_facility",
+            &["f"],
+            "filter: next facility",
+            "",
+            BOARD,
+        ),
+        b(
+            Action::CycleUnit,
+            "filter_unit",
+            &["u"],
+            "filter: next unit",
+            "",
+            BOARD,
+        ),
+        b(
+            Action::CycleCareManager,
+            "filter_care_manager",
+            &["c"],
+            "filter: next care manager",
+            "",
+            BOARD,
+        ),
+        b(
+            Action::CycleBand,
+            "filter_band",
+            &["b"],
+            "filter: next band",
+            "",
+            BOARD,
+        ),
+        b(
+            Action::ToggleAtRisk,
+            "filter_at_risk",
+            &["r"],
+            "filter: at risk only",
+            "",
+            BOARD,
+        ),
+        b(
+            Action::ToggleMyWork,
+            "filter_my_work",
+            &["w"],
+            "filter: my work (for your role)",
+            "",
+            BOARD,
+        ),
+        b(
+            Action::ClearFilters,
+            "clear_filters",
+            &["x"],
+            "clear every filter and the search",
+            "clear",
+            BOARD,
+        ),
+        b(
+            Action::TogglePresentation,
+            "presentation",
+            &["p"],
+            "presentation mode for a shared screen",
+            "present",
+            BOARD_DETAIL,
+        ),
+        b(
+            Action::ToggleHelp,
+            "help",
+            &["?"],
+            "this help",
+            "help",
+            &[Screen::Board, Screen::Detail, Screen::Help],
+        ),
+        b(
+            Action::Quit,
+            "quit",
+            &["q"],
+            "quit (Ctrl+C always quits)",
+            "quit",
+            BOARD,
+        ),
+    ]
+}
+
+/// A key as the keymap knows it. Shift is folded into the character (`G`), so it is not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub code: KeyCode,
+    pub ctrl: bool,
+}
+
+impl Key {
+    /// `q`, `/`, `G`, `Enter`, `Esc`, `Up`, `PageDown`, `F5`, `Space`, `Ctrl+x`. Ctrl+C is refused
+    /// because it always quits.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (ctrl, rest) = match text.split_once('+') {
+            Some((m, rest)) if m.eq_ignore_ascii_case("ctrl") && !rest.is_empty() => (true, rest),
+            _ => (false, text),
+        };
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(c), None) if !c.is_control() => KeyCode::Char(c),
+            _ => match rest.to_ascii_lowercase().as_str() {
+                "up" => KeyCode::Up,
+                "down" => KeyCode::Down,
+                "left" => KeyCode::Left,
+                "right" => KeyCode::Right,
+                "enter" | "return" => KeyCode::Enter,
+                "esc" | "escape" => KeyCode::Esc,
+                "tab" => KeyCode::Tab,
+                "backspace" => KeyCode::Backspace,
+                "home" => KeyCode::Home,
+                "end" => KeyCode::End,
+                "pageup" | "pgup" => KeyCode::PageUp,
+                "pagedown" | "pgdn" => KeyCode::PageDown,
+                "space" => KeyCode::Char(' '),
+                f if f.starts_with('f') => match f[1..].parse::<u8>() {
+                    Ok(n @ 1..=12) => KeyCode::F(n),
+                    _ => return Err(unknown_key(text)),
+                },
+                _ => return Err(unknown_key(text)),
+            },
+        };
+        if ctrl && matches!(code, KeyCode::Char('c' | 'C')) {
+            return Err("Ctrl+C always quits and cannot be rebound".into());
+        }
+        Ok(Self { code, ctrl })
+    }
+
+    fn from_event(key: &KeyEvent) -> Self {
+        Self {
+            code: key.code,
+            ctrl: key.modifiers.contains(KeyModifiers::CONTROL),
+        }
+    }
+
+    /// For help and the footer; `ascii` avoids arrow glyphs.
+    pub fn label(self, ascii: bool) -> String {
+        let name = match self.code {
+            KeyCode::Up if ascii => "Up".into(),
+            KeyCode::Down if ascii => "Down".into(),
+            KeyCode::Up => "↑".into(),
+            KeyCode::Down => "↓".into(),
+            KeyCode::Left => "Left".into(),
+            KeyCode::Right => "Right".into(),
+            KeyCode::Enter => "Enter".into(),
+            KeyCode::Esc => "Esc".into(),
+            KeyCode::Tab => "Tab".into(),
+            KeyCode::Backspace => "Backspace".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            KeyCode::F(n) => format!("F{n}"),
+            KeyCode::Char(' ') => "Space".into(),
+            KeyCode::Char(c) => c.to_string(),
+            other => format!("{other:?}"),
+        };
+        if self.ctrl {
+            format!("Ctrl+{name}")
+        } else {
+            name
+        }
+    }
+}
+
+fn unknown_key(text: &str) -> String {
+    format!(
+        "`{text}` is not a key: use one character, Enter, Esc, Tab, Backspace, Space, Up, Down, \
+         Left, Right, Home, End, PageUp, PageDown, F1-F12, or Ctrl+<character>"
+    )
+}
+
+/// A `[keys]` value: one key or several.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl KeyList {
+    fn keys(&self) -> Vec<&str> {
+        match self {
+            Self::One(k) => vec![k.as_str()],
+            Self::Many(ks) => ks.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// A `[keys]` problem; `name` is the entry at fault, so the config can give its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeymapError {
+    pub name: String,
+    pub message: String,
+}
+
+impl fmt::Display for KeymapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "keys.{}: {}", self.name, self.message)
+    }
+}
+
+impl std::error::Error for KeymapError {}
+
+/// A binding as resolved: the table row and its keys after the config's overrides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bound {
+    pub binding: Binding,
+    pub keys: Vec<Key>,
+    /// Set by the config file rather than the default.
+    pub configured: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keymap {
+    bound: Vec<Bound>,
+    lookup: HashMap<(Screen, Key), usize>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        // The defaults are tested to be clash-free; an empty map still leaves Ctrl+C.
+        Self::build(&BTreeMap::new()).unwrap_or(Self {
+            bound: Vec::new(),
+            lookup: HashMap::new(),
+        })
+    }
+}
+
+impl Keymap {
+    /// The defaults with `overrides` (from `[keys]`) replacing whole entries.
+    pub fn build(overrides: &BTreeMap<String, KeyList>) -> Result<Self, KeymapError> {
+        let table = table();
+        for name in overrides.keys() {
+            if !table.iter().any(|b| b.name == name) {
+                let names: Vec<&str> = table.iter().map(|b| b.name).collect();
+                return Err(KeymapError {
+                    name: name.clone(),
+                    message: format!("no such action; one of: {}", names.join(", ")),
+                });
+            }
+        }
+        let mut bound = Vec::new();
+        for binding in table {
+            let (texts, configured) = match overrides.get(binding.name) {
+                Some(list) => (list.keys(), true),
+                None => (binding.default_keys.to_vec(), false),
+            };
+            let keys = texts
+                .iter()
+                .map(|t| Key::parse(t))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|message| KeymapError {
+                    name: binding.name.into(),
+                    message,
+                })?;
+            bound.push(Bound {
+                binding,
+                keys,
+                configured,
+            });
+        }
+        let mut lookup: HashMap<(Screen, Key), usize> = HashMap::new();
+        for (index, b) in bound.iter().enumerate() {
+            for &screen in b.binding.screens {
+                for &key in &b.keys {
+                    if let Some(&other) = lookup.get(&(screen, key)) {
+                        return Err(clash(&bound, other, index, key, screen));
+                    }
+                    lookup.insert((screen, key), index);
+                }
+            }
+        }
+        Ok(Self { bound, lookup })
+    }
+
+    pub fn bound(&self) -> &[Bound] {
+        &self.bound
+    }
+
+    /// The keys of the first binding of `action`, for hints such as "? help".
+    pub fn keys_for(&self, action: &Action) -> &[Key] {
+        self.bound
+            .iter()
+            .find(|b| b.binding.action == *action)
+            .map_or(&[], |b| b.keys.as_slice())
+    }
+
+    /// The action for one terminal event on `screen`, or `None` when nothing is bound.
+    pub fn action_for(&self, event: &Event, screen: Screen) -> Option<Action> {
+        match event {
+            Event::Key(key) => self.action_for_key(key, screen),
+            Event::Resize(width, height) => Some(Action::Resized {
+                width: *width,
+                height: *height,
+            }),
+            Event::Mouse(mouse) => mouse_action(mouse),
+            _ => None,
+        }
+    }
+
+    fn action_for_key(&self, key: &KeyEvent, screen: Screen) -> Option<Action> {
+        // Windows reports releases too; acting on them would move twice per keystroke.
+        if key.kind == KeyEventKind::Release {
+            return None;
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        // Raw mode swallows SIGINT, so this is the only way out for someone who is lost.
+        if ctrl && matches!(key.code, KeyCode::Char('c' | 'C')) {
+            return Some(Action::Quit);
+        }
+        if let Some(&index) = self.lookup.get(&(screen, Key::from_event(key))) {
+            return self.bound.get(index).map(|b| b.binding.action.clone());
+        }
+        if screen == Screen::Search {
+            return match key.code {
+                KeyCode::Char(c) if !ctrl => Some(Action::SearchInput(c)),
+                KeyCode::Backspace => Some(Action::SearchBackspace),
+                // Moving while typing lets the meeting pick among the matches without leaving.
+                KeyCode::Up => Some(Action::MoveUp),
+                KeyCode::Down => Some(Action::MoveDown),
+                _ => None,
+            };
+        }
+        None
+    }
+}
+
+fn mouse_action(mouse: &MouseEvent) -> Option<Action> {
+    match mouse.kind {
+        MouseEventKind::Down(_) => Some(Action::Click {
+            column: mouse.column,
+            row: mouse.row,
+        }),
+        MouseEventKind::ScrollUp => Some(Action::MoveUp),
+        MouseEventKind::ScrollDown => Some(Action::MoveDown),
+        _ => None,
+    }
+}
+
+fn clash(bound: &[Bound], first: usize, second: usize, key: Key, screen: Screen) -> KeymapError {
+    let origin = |b: &Bound| {
+        if b.configured {
+            format!("keys.{}", b.binding.name)
+        } else {
+            format!("{} (default)", b.binding.name)
+        }
+    };
+    let (Some(a), Some(b)) = (bound.get(first), bound.get(second)) else {
+        return KeymapError {
+            name: String::new(),
+            message: "key clash".into(),
+        };
+    };
+    // Blame the configured entry: that is the line the user has to change.
+    let (blamed, other) = if b.configured || !a.configured {
+        (b, a)
+    } else {
+        (a, b)
+    };
+    KeymapError {
+        name: blamed.binding.name.into(),
+        message: format!(
+            "`{}` on the {} screen is bound to both {} and {}",
+            key.label(true),
+            screen.label(),
+            origin(other),
+            origin(blamed),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode, modifiers: KeyModifiers) -> Event {
+        Event::Key(KeyEvent::new(code, modifiers))
+    }
+
+    fn overrides(pairs: &[(&str, &[&str])]) -> BTreeMap<String, KeyList> {
+        pairs
+            .iter()
+            .map(|(n, ks)| {
+                (
+                    (*n).to_string(),
+                    KeyList::Many(ks.iter().map(|k| (*k).to_string()).collect()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn defaults_follow_conventions() {
+        let map = Keymap::build(&BTreeMap::new());
+        assert!(map.is_ok(), "{map:?}");
+        let map = Keymap::default();
+        let none = KeyModifiers::NONE;
+        let at = |code, screen| map.action_for(&key(code, none), screen);
+        assert_eq!(
+            at(KeyCode::Char('j'), Screen::Board),
+            Some(Action::MoveDown)
+        );
+        assert_eq!(at(KeyCode::Up, Screen::Detail), Some(Action::MoveUp));
+        assert_eq!(at(KeyCode::Enter, Screen::Board), Some(Action::OpenDetail));
+        assert_eq!(at(KeyCode::Esc, Screen::Detail), Some(Action::Back));
+        assert_eq!(at(KeyCode::Esc, Screen::Board), None, "Esc never quits");
+        assert_eq!(at(KeyCode::Char('q'), Screen::Board), Some(Action::Quit));
+        // On the search line letters are typed, not obeyed.
+        assert_eq!(
+            at(KeyCode::Char('q'), Screen::Search),
+            Some(Action::SearchInput('q'))
+        );
+        assert_eq!(at(KeyCode::Enter, Screen::Search), Some(Action::KeepSearch));
+        for screen in [Screen::Board, Screen::Search, Screen::Detail, Screen::Help] {
+            assert_eq!(
+                map.action_for(&key(KeyCode::Char('c'), KeyModifiers::CONTROL), screen),
+                Some(Action::Quit)
+            );
+        }
+        assert_eq!(
+            map.action_for(
+                &key(KeyCode::Char('j'), KeyModifiers::CONTROL),
+                Screen::Board
+            ),
+            None,
+            "Ctrl+J is not j"
+        );
+        let mut release = KeyEvent::new(KeyCode::Char('j'), none);
+        release.kind = KeyEventKind::Release;
+        assert_eq!(map.action_for(&Event::Key(release), Screen::Board), None);
+        assert_eq!(
+            map.action_for(&Event::Resize(80, 24), Screen::Board),
+            Some(Action::Resized {
+                width: 80,
+                height: 24
+            })
+        );
+    }
+
+    #[test]
+    fn rebinding_and_errors() {
+        let map = Keymap::build(&overrides(&[("quit", &["Q", "F10"])])).unwrap_or_default();
+        let none = KeyModifiers::NONE;
+        assert_eq!(
+            map.action_for(&key(KeyCode::F(10), none), Screen::Board),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            map.action_for(&key(KeyCode::Char('q'), none), Screen::Board),
+            None
+        );
+
+        let e = Keymap::build(&overrides(&[("search", &["f"])])).unwrap_err();
+        assert_eq!(e.name, "search");
+        assert_eq!(
+            e.to_string(),
+            "keys.search: `f` on the board screen is bound to both filter_facility (default) \
+             and keys.search"
+        );
+        let e = Keymap::build(&overrides(&[("quit", &["ctrl+c"])])).unwrap_err();
+        assert!(e.to_string().contains("cannot be rebound"), "{e}");
+        let e = Keymap::build(&overrides(&[("quitt", &["q"])])).unwrap_err();
+        assert!(
+            e.to_string().starts_with("keys.quitt: no such action"),
+            "{e}"
+        );
+        let e = Keymap::build(&overrides(&[("help", &["Hyper"])])).unwrap_err();
+        assert!(e.to_string().contains("`Hyper` is not a key"), "{e}");
+        // The same key on different screens is no clash: Enter opens, and keeps a search.
+        assert!(Keymap::build(&overrides(&[("search_keep", &["Enter"])])).is_ok());
+    }
+}

@@ -1,0 +1,312 @@
+//! The terminal board. It reads through [`BoardSource`] and never touches SQL, so the store can
+//! change underneath and tests can drive everything with plain records.
+//!
+//! One keystroke: crossterm event -> [`Action`] ([`event`]) -> [`App::update`] (pure) -> when
+//! dirty, [`view::draw`] inside a synchronized update. A 1 s poll timeout only checks whether the
+//! data or the date changed; an idle board draws nothing.
+
+// Anything printed while the alternate screen is up corrupts the frame.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod action;
+pub mod app;
+pub mod keymap;
+pub mod terminal;
+pub mod view;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use chrono::{DateTime, NaiveDate, Utc};
+use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use crossterm::{event as ct, execute};
+
+pub use crate::domain::BoardRow;
+pub use action::Action;
+pub use app::App;
+pub use keymap::Keymap;
+
+use crate::clock::Clock;
+use crate::domain::{NameFormat, PermissionMatrix, PersonRecord, Role, Rules};
+use crate::theme::Theme;
+use terminal::TerminalGuard;
+
+/// Where the board gets its data; the lead implements it for the SQLite store.
+pub trait BoardSource {
+    /// Everyone in custody.
+    fn load(&mut self) -> Result<Vec<PersonRecord>>;
+    /// Changes whenever another connection committed (SQLite `PRAGMA data_version`).
+    fn data_version(&mut self) -> Result<i64>;
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TuiOptions {
+    pub rules: Rules,
+    /// For personal sessions; presentation mode always uses `LastInitial`.
+    pub name_format: NameFormat,
+    /// Plain ASCII glyphs and borders for fonts without the symbols.
+    pub ascii: bool,
+    /// The facility's name, or "Demo".
+    pub title: String,
+    /// Who is signed in, e.g. `jdoe (coordinator)`.
+    pub user_label: String,
+    /// The signed-in role: "my work" and Part 2 visibility.
+    pub role: Role,
+    /// The county's permission matrix (`Config::permission_matrix`).
+    pub permissions: PermissionMatrix,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    /// A meeting-room display: presentation mode that cannot be left, no idle lock.
+    pub kiosk: bool,
+    /// Click to select and wheel to move.
+    pub mouse: bool,
+    /// Release dates changed after this are flagged (`Δ`).
+    pub last_meeting: Option<DateTime<Utc>>,
+    /// A personal session ends after this long without a key; `None` never.
+    pub idle_lock: Option<Duration>,
+}
+
+impl TuiOptions {
+    /// Defaults for everything but what identifies the session; tests and the lead start here.
+    pub fn new(title: impl Into<String>, user_label: impl Into<String>, role: Role) -> Self {
+        Self {
+            rules: Rules::default(),
+            name_format: NameFormat::LastFirst,
+            ascii: false,
+            title: title.into(),
+            user_label: user_label.into(),
+            role,
+            permissions: PermissionMatrix::default(),
+            theme: Theme::fallback(),
+            keymap: Keymap::default(),
+            kiosk: false,
+            mouse: false,
+            last_meeting: None,
+            idle_lock: None,
+        }
+    }
+}
+
+/// Why the board closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Quit,
+    /// No key for `idle_lock`: the screen was cleared; the caller may say so.
+    IdleLocked,
+}
+
+/// How often the board looks for other sessions' commits, a new day and expired markers.
+const TICK: Duration = Duration::from_secs(1);
+
+/// Run the board until the user quits. The terminal is restored on every way out.
+pub fn run(
+    source: &mut dyn BoardSource,
+    clock: Arc<dyn Clock>,
+    options: TuiOptions,
+) -> Result<Outcome> {
+    // Load before taking the screen, so a broken database is reported on the normal one.
+    let mut seen = Seen {
+        version: source.data_version()?,
+        today: clock.today(),
+    };
+    let (idle_lock, kiosk) = (options.idle_lock, options.kiosk);
+    let keymap = options.keymap.clone();
+    let mut app = App::new(options, source.load()?, seen.today, clock.now());
+
+    let mut guard = TerminalGuard::enter(app.options().mouse)?;
+    let size = guard.terminal().size()?;
+    app.update(Action::Resized {
+        width: size.width,
+        height: size.height,
+    });
+
+    let mut next_check = Instant::now() + TICK;
+    let mut last_input = Instant::now();
+    let mut outcome = Outcome::Quit;
+    while !app.should_quit() {
+        if app.is_dirty() {
+            draw(&mut guard, &app)?;
+            app.mark_drawn();
+        }
+        let wait = next_check.saturating_duration_since(Instant::now());
+        if ct::poll(wait)? {
+            // Take everything already queued (a resize drag, a held key) before drawing once.
+            loop {
+                let event = ct::read()?;
+                if matches!(event, ct::Event::Key(_) | ct::Event::Mouse(_)) {
+                    last_input = Instant::now();
+                }
+                if let Some(action) = keymap.action_for(&event, app.screen()) {
+                    app.update(action);
+                }
+                if app.should_quit() || !ct::poll(Duration::ZERO)? {
+                    break;
+                }
+            }
+        }
+        // Checked on a deadline rather than only on timeout, so steady typing cannot starve it.
+        if Instant::now() >= next_check {
+            next_check = Instant::now() + TICK;
+            if let Some(action) = seen.check(source, clock.as_ref()) {
+                app.update(action);
+            }
+            app.update(Action::Tick { now: clock.now() });
+            if idle_locked(idle_lock, kiosk, last_input.elapsed()) {
+                outcome = Outcome::IdleLocked;
+                break;
+            }
+        }
+    }
+    drop(guard);
+    Ok(outcome)
+}
+
+/// A personal session left alone too long locks; the meeting-room kiosk never does, since it is
+/// read-only presentation and nobody types at it.
+fn idle_locked(limit: Option<Duration>, kiosk: bool, idle: Duration) -> bool {
+    !kiosk && limit.is_some_and(|limit| idle >= limit)
+}
+
+/// What the board last loaded against.
+struct Seen {
+    version: i64,
+    today: NaiveDate,
+}
+
+impl Seen {
+    /// Reload when another session committed or the date rolled over. A failure is shown on the
+    /// board and retried on the next tick, since `seen` only moves on success.
+    fn check(&mut self, source: &mut dyn BoardSource, clock: &dyn Clock) -> Option<Action> {
+        let today = clock.today();
+        let version = match source.data_version() {
+            Ok(version) => version,
+            Err(error) => return Some(Action::LoadFailed(format!("{error:#}"))),
+        };
+        if version == self.version && today == self.today {
+            return None;
+        }
+        match source.load() {
+            Ok(records) => {
+                self.version = version;
+                self.today = today;
+                Some(Action::Loaded {
+                    records,
+                    today,
+                    now: clock.now(),
+                })
+            }
+            Err(error) => Some(Action::LoadFailed(format!("{error:#}"))),
+        }
+    }
+}
+
+/// One frame, bracketed so the terminal shows it whole rather than painting it line by line.
+fn draw(guard: &mut TerminalGuard, app: &App) -> Result<()> {
+    let terminal = guard.terminal();
+    execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    let drawn = terminal.draw(|frame| view::draw(frame, app)).map(|_| ());
+    // Close the bracket even when drawing failed, or the terminal would stop updating.
+    execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
+    Ok(drawn?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::domain::{CustodyStatus, Facility, FacilityKind};
+    use crate::domain::{Person, PersonName, ReleaseDate};
+    use anyhow::anyhow;
+
+    struct Fake {
+        version: i64,
+        fail: bool,
+        loads: usize,
+    }
+
+    impl BoardSource for Fake {
+        fn load(&mut self) -> Result<Vec<PersonRecord>> {
+            if self.fail {
+                return Err(anyhow!("database is locked"));
+            }
+            self.loads += 1;
+            let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
+            Ok(vec![PersonRecord::new(
+                Person {
+                    id: "p1".into(),
+                    booking_id: "B1".into(),
+                    name: PersonName::new("Doe", "Jay"),
+                    date_of_birth: None,
+                    facility: Facility {
+                        id: "f".into(),
+                        name: "F".into(),
+                        kind: FacilityKind::AdultJail,
+                    },
+                    unit: "1".into(),
+                    youth: false,
+                    booked_on: day,
+                    custody: CustodyStatus::InCustody,
+                    released_on: None,
+                },
+                ReleaseDate::unknown(),
+            )])
+        }
+        fn data_version(&mut self) -> Result<i64> {
+            Ok(self.version)
+        }
+    }
+
+    #[test]
+    fn idle_lock_spares_the_kiosk() {
+        let ten = Some(Duration::from_secs(600));
+        assert!(!idle_locked(ten, false, Duration::from_secs(599)));
+        assert!(idle_locked(ten, false, Duration::from_secs(600)));
+        assert!(!idle_locked(ten, true, Duration::from_secs(6000)));
+        assert!(!idle_locked(None, false, Duration::from_secs(6000)));
+    }
+
+    #[test]
+    fn reloads_only_on_a_commit_or_a_new_day_and_retries_failures() {
+        let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default();
+        let mut source = Fake {
+            version: 1,
+            fail: false,
+            loads: 0,
+        };
+        let mut seen = Seen {
+            version: 1,
+            today: day,
+        };
+        let clock = FixedClock::on(day);
+        assert_eq!(
+            seen.check(&mut source, &clock),
+            None,
+            "idle: nothing loaded"
+        );
+        assert_eq!(source.loads, 0);
+
+        source.version = 2;
+        source.fail = true;
+        let failed = seen.check(&mut source, &clock);
+        assert_eq!(
+            failed,
+            Some(Action::LoadFailed("database is locked".into()))
+        );
+        source.fail = false;
+        assert!(
+            matches!(seen.check(&mut source, &clock), Some(Action::Loaded { .. })),
+            "a failed load is retried on the next tick"
+        );
+        assert_eq!(seen.check(&mut source, &clock), None);
+
+        let tomorrow = FixedClock::on(day.succ_opt().unwrap_or_default());
+        let reloaded = seen.check(&mut source, &tomorrow);
+        assert!(
+            matches!(&reloaded, Some(Action::Loaded { today, records, .. })
+                if *today == tomorrow.today && records.len() == 1),
+            "expected a reload for the new day, got {reloaded:?}"
+        );
+        assert_eq!(source.loads, 2);
+    }
+}

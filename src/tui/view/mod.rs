@@ -1,0 +1,46 @@
+//! Views: pure functions from [`App`] to a frame. One file per screen or dialog; every style comes
+//! from the [`crate::theme::Theme`] in the options.
+
+pub mod board;
+pub mod chrome;
+pub mod columns;
+pub mod detail;
+pub mod help;
+pub mod text;
+
+use ratatui::Frame;
+use ratatui::text::Line;
+
+use super::App;
+use super::keymap::Screen;
+
+/// Below this the board cannot show a name, the days and the strip together.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 10;
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame);
+        return;
+    }
+    match app.base_screen() {
+        Screen::Detail => detail::draw(frame, app),
+        _ => board::draw(frame, app),
+    }
+    if app.screen() == Screen::Help {
+        help::draw(frame, app);
+    }
+}
+
+fn too_small(frame: &mut Frame) {
+    let area = frame.area();
+    if area.is_empty() {
+        return;
+    }
+    let message = format!("Terminal too small: need at least {MIN_WIDTH}x{MIN_HEIGHT}");
+    let line = Line::raw(text::truncate(&message, usize::from(area.width)));
+    frame
+        .buffer_mut()
+        .set_line(area.x, area.y, &line, area.width);
+}

@@ -1,0 +1,346 @@
+//! The real binary, as a user runs it: init + export, users, and the bad-input messages.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+/// The binary with its data and config directories inside `home`, so nothing leaks in or out.
+fn cmd(home: &Path) -> Command {
+    let mut c = Command::cargo_bin("reentry-board").unwrap();
+    c.env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env_remove("REENTRY_BOARD_DB")
+        .env_remove("REENTRY_BOARD_CONFIG")
+        .env_remove("RUST_LOG");
+    c
+}
+
+fn export_json(home: &Path, db: &Path, as_of: &str) -> Value {
+    let out = cmd(home)
+        .args(["export", "--db"])
+        .arg(db)
+        .args(["--format", "json", "--as-of", as_of])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
+#[test]
+fn init_demo_then_export_json() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("board.db");
+    cmd(home.path())
+        .args(["init", "--demo", "--as-of", "2026-03-02", "--db"])
+        .arg(&db)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("people"));
+
+    let json = export_json(home.path(), &db, "2026-03-02");
+    assert_eq!(json["as_of"], "2026-03-02");
+    let people = json["people"].as_array().unwrap();
+    assert!(
+        people.len() >= 60,
+        "about 80 demo people, got {}",
+        people.len()
+    );
+    for field in [
+        "booking_id",
+        "name",
+        "facility",
+        "unit",
+        "release_date",
+        "release_certainty",
+        "days_to_release",
+        "care_manager",
+        "milestones",
+    ] {
+        assert!(people[0].get(field).is_some(), "missing {field}");
+    }
+    let m = &people[0]["milestones"][0];
+    for field in ["code", "due", "state"] {
+        assert!(m.get(field).is_some(), "milestone missing {field}");
+    }
+    // Soonest release first, unknown dates after all known ones.
+    let dates: Vec<Option<&str>> = people.iter().map(|p| p["release_date"].as_str()).collect();
+    let known: Vec<&str> = dates.iter().map_while(|d| *d).collect();
+    assert!(
+        known.windows(2).all(|w| w[0] <= w[1]),
+        "not soonest first: {known:?}"
+    );
+    assert!(
+        dates[known.len()..].iter().all(Option::is_none),
+        "unknown dates must come last"
+    );
+    assert!(
+        dates.iter().any(Option::is_none),
+        "the demo has pretrial people"
+    );
+    // days_to_release agrees with the date and the as-of day.
+    let first = &people[0];
+    let date: chrono::NaiveDate = first["release_date"].as_str().unwrap().parse().unwrap();
+    let as_of: chrono::NaiveDate = "2026-03-02".parse().unwrap();
+    assert_eq!(
+        first["days_to_release"].as_i64().unwrap(),
+        (date - as_of).num_days()
+    );
+
+    // A week later every known date is 7 days closer.
+    let later = export_json(home.path(), &db, "2026-03-09");
+    let by_booking = |j: &Value, id: &str| {
+        j["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["booking_id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    let id = first["booking_id"].as_str().unwrap();
+    assert_eq!(
+        by_booking(&later, id)["days_to_release"].as_i64().unwrap(),
+        first["days_to_release"].as_i64().unwrap() - 7
+    );
+}
+
+#[test]
+fn export_csv_has_a_header_and_a_row_per_person() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("board.db");
+    cmd(home.path())
+        .args(["init", "--demo", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    let out = cmd(home.path())
+        .args(["export", "--format", "csv", "--db"])
+        .arg(&db)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let mut reader = csv::Reader::from_reader(out.as_slice());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "booking_id");
+    assert!(headers.iter().any(|h| h == "screening_due"));
+    let json = export_json(
+        home.path(),
+        &db,
+        &chrono::Local::now().date_naive().to_string(),
+    );
+    assert_eq!(
+        reader.records().count(),
+        json["people"].as_array().unwrap().len()
+    );
+}
+
+#[test]
+fn synthetic_people_for_benchmarks() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("big.db");
+    cmd(home.path())
+        .args(["init", "--demo", "--people", "500", "--db"])
+        .arg(&db)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("500 people"));
+    let json = export_json(home.path(), &db, "2026-03-02");
+    assert!(json["people"].as_array().unwrap().len() > 400);
+}
+
+#[test]
+fn the_database_file_has_no_world_access() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("board.db");
+    cmd(home.path())
+        .args(["init", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    let mode = std::fs::metadata(&db).unwrap().permissions().mode();
+    assert_eq!(mode & 0o007, 0, "mode {mode:o}");
+}
+
+#[test]
+fn users_bootstrap_then_only_coordinators_manage() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("board.db");
+    cmd(home.path())
+        .args(["init", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    let me = reentry_board::identity::current_login();
+    // The first user may be added by anyone: the bootstrap.
+    cmd(home.path())
+        .args(["users", "add", &me, "--role", "records", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    // Now the acting user is records, not a coordinator: refused, and nothing changes.
+    cmd(home.path())
+        .args(["users", "add", "nurse.kim", "--role", "nurse", "--db"])
+        .arg(&db)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("records"));
+    let list = cmd(home.path())
+        .args(["users", "list", "--db"])
+        .arg(&db)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let list = String::from_utf8(list).unwrap();
+    assert!(list.contains(&me) && !list.contains("nurse.kim"), "{list}");
+}
+
+#[test]
+fn usage_errors() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("board.db");
+    cmd(home.path())
+        .args(["export", "--format", "xml", "--db"])
+        .arg(&db)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("xml"));
+    cmd(home.path())
+        .args([
+            "export",
+            "--format",
+            "json",
+            "--as-of",
+            "2026-02-30",
+            "--db",
+        ])
+        .arg(&db)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("2026-02-30"));
+    cmd(home.path())
+        .args(["users", "add", "x", "--role", "janitor", "--db"])
+        .arg(&db)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("janitor"));
+    for sub in ["board", "demo", "init", "export", "users"] {
+        cmd(home.path()).args([sub, "--help"]).assert().success();
+    }
+}
+
+#[test]
+fn databases_that_are_not_ours_are_refused_unchanged() {
+    let home = tempfile::tempdir().unwrap();
+    // Not SQLite at all.
+    let junk = home.path().join("notes.txt");
+    std::fs::write(&junk, "shopping list\n").unwrap();
+    cmd(home.path())
+        .args(["export", "--format", "json", "--db"])
+        .arg(&junk)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("notes.txt"));
+    assert_eq!(std::fs::read_to_string(&junk).unwrap(), "shopping list\n");
+    // Another application's SQLite database.
+    let other = home.path().join("other.db");
+    {
+        let c = rusqlite::Connection::open(&other).unwrap();
+        c.execute_batch("CREATE TABLE recipes(name TEXT); INSERT INTO recipes VALUES ('soup');")
+            .unwrap();
+    }
+    let before = std::fs::read(&other).unwrap();
+    cmd(home.path())
+        .args(["export", "--format", "json", "--db"])
+        .arg(&other)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("other.db"));
+    assert_eq!(std::fs::read(&other).unwrap(), before);
+    // Missing file: says how to create one.
+    cmd(home.path())
+        .args(["export", "--format", "json", "--db"])
+        .arg(home.path().join("missing.db"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("init"));
+}
+
+#[test]
+fn a_newer_database_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("board.db");
+    cmd(home.path())
+        .args(["init", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch("PRAGMA user_version = 999;").unwrap();
+    }
+    cmd(home.path())
+        .args(["export", "--format", "json", "--db"])
+        .arg(&db)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("newer"));
+}
+
+#[test]
+fn config_errors_name_file_line_and_key() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("board.db");
+    let config = home.path().join("county.toml");
+    std::fs::write(&config, "facility_name = \"X\"\n[rules]\nscreening = -3\n").unwrap();
+    cmd(home.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["init", "--db"])
+        .arg(&db)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("county.toml:3: rules.screening"));
+    assert!(!db.exists(), "nothing is created when the config is bad");
+    std::fs::write(&config, "facility_nmae = \"X\"\n").unwrap();
+    cmd(home.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["init", "--db"])
+        .arg(&db)
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("county.toml:1")
+                .and(predicate::str::contains("facility_nmae")),
+        );
+}
+
+#[test]
+fn logs_go_to_a_file_and_not_to_the_screen() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("board.db");
+    let out = cmd(home.path())
+        .env("RUST_LOG", "trace")
+        .args(["init", "--demo", "--db"])
+        .arg(&db)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.is_empty(), "stderr: {stderr}");
+    let logs = home.path().join("data/reentry-board/logs");
+    let files: Vec<_> = std::fs::read_dir(&logs).unwrap().collect();
+    assert!(!files.is_empty(), "no log file in {}", logs.display());
+}

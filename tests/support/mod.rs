@@ -1,0 +1,3 @@
+// Each test binary uses a different subset of the helpers.
+#![allow(dead_code)]
+pub mod pty;

@@ -209,7 +209,10 @@ fn release_date_dialog_saves_one_audit_row_and_one_event_and_moves_due_dates() {
     let after = s.record(MOVED);
     assert_eq!(after.release.date, Some(new));
     assert_eq!(after.version, before.version + 1);
-    assert_eq!(after.release_history.len(), before.release_history.len() + 1);
+    assert_eq!(
+        after.release_history.len(),
+        before.release_history.len() + 1
+    );
     assert_eq!(s.counts(), (audit + 1, outbox + 1));
     // The board reloaded at once and the due dates moved with the date.
     let row = s.app.selected_row().unwrap();
@@ -242,8 +245,14 @@ fn bad_input_is_refused_next_to_the_field_and_nothing_is_saved() {
 
     let cases = [
         ("2026-02-30", "2026-02-30 is not a day on the calendar"),
-        ("2034-03-01", "2034-03-01 is more than 5 years away; check the year"),
-        ("2025-06-01", "2025-06-01 is 274 days ago; a release date cannot be long past"),
+        (
+            "2034-03-01",
+            "2034-03-01 is more than 5 years away; check the year",
+        ),
+        (
+            "2025-06-01",
+            "2025-06-01 is 274 days ago; a release date cannot be long past",
+        ),
         ("soon", "`soon` is not a date; type YYYY-MM-DD"),
     ];
     for (typed, message) in cases {
@@ -381,7 +390,10 @@ fn a_conflict_says_who_changed_it_keeps_the_input_and_never_overwrites() {
         .unwrap();
     let counts = mine.counts();
     mine.act(Action::DialogSubmit);
-    let Some(Banner::Failed(SaveFailure::Conflict { changed_by, what, .. })) = mine.banner() else {
+    let Some(Banner::Failed(SaveFailure::Conflict {
+        changed_by, what, ..
+    })) = mine.banner()
+    else {
         panic!("expected a conflict, got {:?}", mine.banner());
     };
     assert_eq!(changed_by, "records.diaz");
@@ -394,7 +406,10 @@ fn a_conflict_says_who_changed_it_keeps_the_input_and_never_overwrites() {
     );
     let text = mine.screen_text(80, 24);
     assert!(text.contains("changed by records.diaz"), "{text}");
-    assert!(text.contains("2026-05-01"), "the input stays visible:\n{text}");
+    assert!(
+        text.contains("2026-05-01"),
+        "the input stays visible:\n{text}"
+    );
 
     // Reload keeps the input and takes the new version; a second Enter saves over what is there.
     mine.act(Action::DialogReload);
@@ -461,13 +476,21 @@ fn flags_show_on_the_board_until_the_meeting_decides() {
         "an open flag marks the row"
     );
     coord.act(Action::OpenDetail);
-    assert!(coord.screen_text(120, 40).contains("proposed 2026-03-30 by po.brandt"));
+    assert!(
+        coord
+            .screen_text(120, 40)
+            .contains("proposed 2026-03-30 by po.brandt")
+    );
     coord.act(Action::Open(Editor::DecideFlag));
     coord.act(Action::DialogSubmit); // accept, projected
     assert!(coord.app.dialogs().is_empty(), "{:?}", coord.banner());
     let r = coord.record("B-25-003515");
     assert_eq!(r.release.date, Some("2026-03-30".parse().unwrap()));
-    assert!(r.date_flags.iter().all(|f| f.status != reentry_board::domain::FlagStatus::Open));
+    assert!(
+        r.date_flags
+            .iter()
+            .all(|f| f.status != reentry_board::domain::FlagStatus::Open)
+    );
 
     // The old date was inside T-14: the meeting acknowledges the change.
     let waiting = r.unacknowledged_changes(14);
@@ -566,7 +589,10 @@ fn the_care_team_picker_searches_the_directory_with_caseloads() {
     assert!(text.contains("caseload"), "{text}");
     s.act(Action::DialogSubmit);
     let r = s.record("B-25-003422");
-    assert_eq!(r.care_team.pre_release_cm.map(|c| c.id), Some("cm-01".into()));
+    assert_eq!(
+        r.care_team.pre_release_cm.map(|c| c.id),
+        Some("cm-01".into())
+    );
     assert_eq!(s.counts(), (counts.0 + 1, counts.1 + 1));
     // Next slot: the post-release ECM; a search that matches nobody saves nothing.
     s.act(Action::FieldRight);
@@ -593,13 +619,19 @@ fn screening_applies_the_rules_and_handoff_needs_its_date() {
     s.act(Action::DialogInput(' ')); // tick mental illness as well
     s.act(Action::DialogSubmit);
     let error = s.form_error(0).unwrap();
-    assert!(error.starts_with("the rules give \"not eligible\""), "{error}");
+    assert!(
+        error.starts_with("the rules give \"not eligible\""),
+        "{error}"
+    );
     s.act(Action::DialogCancel);
 
     s.act(Action::Open(Editor::WarmHandoff));
     s.act(Action::FieldRight); // due -> scheduled
     s.act(Action::DialogSubmit);
-    assert_eq!(s.form_error(1).as_deref(), Some("a scheduled handoff needs its date"));
+    assert_eq!(
+        s.form_error(1).as_deref(),
+        Some("a scheduled handoff needs its date")
+    );
     s.act(Action::FieldNext);
     s.type_text("2026-03-10");
     s.act(Action::DialogSubmit);
@@ -626,7 +658,11 @@ fn barriers_notes_and_marks_each_write_one_audit_row() {
     s.act(Action::Open(Editor::Mark));
     s.act(Action::DialogSubmit);
     let r = s.record("B-25-003422");
-    assert!(r.notes.iter().any(|n| n.text == "Family visit on Friday" && n.by == "nurse.kim"));
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.text == "Family visit on Friday" && n.by == "nurse.kim")
+    );
     assert_eq!(s.counts().0, audit + 3);
     let open = r.barriers.iter().filter(|b| b.is_open()).count();
     s.act(Action::Open(Editor::ResolveBarrier));
@@ -667,7 +703,10 @@ fn audit_views_per_person_and_for_coordinators() {
         },
         _ => panic!(),
     };
-    let at = kinds.iter().position(|k| k == "release_date_changed").unwrap();
+    let at = kinds
+        .iter()
+        .position(|k| k == "release_date_changed")
+        .unwrap();
     for _ in 0..at {
         s.act(Action::FieldRight);
     }
@@ -701,7 +740,10 @@ fn seeing_part2_details_is_audited_without_an_event() {
     let id = s.app.selected_id().unwrap().to_string();
     let rows = s.store().audit_for(&id).unwrap();
     let last = rows.last().unwrap();
-    assert_eq!((last.kind.as_str(), last.actor.as_str()), ("part2_viewed", "nurse.kim"));
+    assert_eq!(
+        (last.kind.as_str(), last.actor.as_str()),
+        ("part2_viewed", "nurse.kim")
+    );
 
     // Records staff never see them, so nothing is recorded for them.
     let mut records = Session::open(&path, Role::Records);

@@ -15,9 +15,7 @@ use crate::store::{AuditEntry, Saved};
 use crate::tui::Action;
 
 fn find<'a>(rows: &'a [BoardRow], id: &str) -> Option<&'a PersonRecord> {
-    rows.iter()
-        .map(|r| &r.record)
-        .find(|r| r.person.id == id)
+    rows.iter().map(|r| &r.record).find(|r| r.person.id == id)
 }
 
 fn context(record: Option<&PersonRecord>) -> Context {
@@ -317,8 +315,7 @@ impl App {
                 let Some(med) = med else { return };
                 let (id, version) = (c.person_id.clone(), record.version);
                 let record = record.clone();
-                if let Err(why) = self.permitted(&[Permission::ConfirmMedication], Some(&record))
-                {
+                if let Err(why) = self.permitted(&[Permission::ConfirmMedication], Some(&record)) {
                     self.notice = Some(why);
                     return;
                 }
@@ -410,7 +407,10 @@ impl App {
         let Some(Dialog::Audit(list)) = self.dialogs.last_mut() else {
             return;
         };
-        let max = list.entries.as_ref().map_or(0, |e| e.len().saturating_sub(1));
+        let max = list
+            .entries
+            .as_ref()
+            .map_or(0, |e| e.len().saturating_sub(1));
         list.scroll = match action {
             Action::MoveUp => list.scroll.saturating_sub(1),
             Action::MoveDown => list.scroll.saturating_add(1),
@@ -519,7 +519,10 @@ impl App {
         for dialog in &mut self.dialogs {
             match dialog {
                 Dialog::Form(d) => {
-                    if matches!(d.form.banner, Some(Banner::Failed(SaveFailure::Conflict { .. }))) {
+                    if matches!(
+                        d.form.banner,
+                        Some(Banner::Failed(SaveFailure::Conflict { .. }))
+                    ) {
                         if let Some(record) = find(rows, &d.person_id) {
                             d.version = record.version;
                             if d.kind == FormKind::ReleaseDate {

@@ -149,7 +149,12 @@ pub fn table() -> Vec<Binding> {
             &["Esc"],
             "back to the board / close",
             "back",
-            &[Screen::Detail, Screen::Help, Screen::Checklist, Screen::Audit],
+            &[
+                Screen::Detail,
+                Screen::Help,
+                Screen::Checklist,
+                Screen::Audit,
+            ],
         ),
         b(
             Action::OpenSearch,

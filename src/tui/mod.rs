@@ -32,8 +32,8 @@ pub use keymap::Keymap;
 use crate::clock::Clock;
 use crate::domain::{Contact, NameFormat, PermissionMatrix, PersonRecord, Role, Rules};
 use crate::store::{Actor, AuditEntry, Command, Saved, StoreError};
-use effect::{AuditScope, Effect, SaveFailure};
 use crate::theme::Theme;
+use effect::{AuditScope, Effect, SaveFailure};
 use terminal::TerminalGuard;
 
 /// Where the board gets its data; the lead implements it for the SQLite store.
@@ -97,7 +97,11 @@ impl TuiOptions {
     pub fn new(title: impl Into<String>, user_label: impl Into<String>, role: Role) -> Self {
         let user_label = user_label.into();
         // Until the caller names the login, the label's first word stands in for it.
-        let login = user_label.split_whitespace().next().unwrap_or("").to_string();
+        let login = user_label
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string();
         Self {
             actor: Actor::new(login, role),
             rules: Rules::default(),

@@ -22,7 +22,11 @@ pub fn medi_cal_form(record: &PersonRecord) -> Form {
                 options(MediCalStatus::all(), MediCalStatus::label),
                 position(MediCalStatus::all(), &m.status),
             ),
-            Field::text("Managed care plan", m.mcp_name.clone().unwrap_or_default(), ""),
+            Field::text(
+                "Managed care plan",
+                m.mcp_name.clone().unwrap_or_default(),
+                "",
+            ),
             Field::toggle("Former foster youth", m.former_foster_youth),
         ],
     )
@@ -83,7 +87,10 @@ pub fn screening_submit(form: &mut Form, record: &PersonRecord, version: i64) ->
         .filter_map(|i| all.get(i).copied())
         .collect();
     // The rules decide eligibility; the dialog refuses a result they contradict.
-    if matches!(result, ScreeningResult::Eligible | ScreeningResult::NotEligible) {
+    if matches!(
+        result,
+        ScreeningResult::Eligible | ScreeningResult::NotEligible
+    ) {
         match screening_outcome(record.medi_cal.status, &needs, record.person.youth) {
             None => form.set_error(
                 0,
@@ -201,7 +208,11 @@ pub fn handoff_submit(
             version,
             handoff: WarmHandoff {
                 status,
-                scheduled_on: if status == WarmHandoffStatus::Scheduled { on } else { None },
+                scheduled_on: if status == WarmHandoffStatus::Scheduled {
+                    on
+                } else {
+                    None
+                },
             },
         }
         .into(),

@@ -73,7 +73,11 @@ impl Picker {
         let all: Vec<ContactKind> = ContactKind::all().collect();
         let n = all.len();
         let i = all.iter().position(|k| *k == self.slot).unwrap_or(0);
-        let j = if forward { (i + 1) % n } else { (i + n - 1) % n };
+        let j = if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        };
         self.slot = all.get(j).copied().unwrap_or(self.slot);
         self.cursor = 0;
         self.banner = None;

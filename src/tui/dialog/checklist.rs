@@ -4,7 +4,9 @@
 
 use super::form::{Banner, Field, Form, options, parse_date, pick};
 use crate::domain::{DmeStatus, MedClass, NaloxoneStatus, PersonRecord, SupplyStatus};
-use crate::store::{AddDme, AddMedication, Command, SetDmeStatus, SetMedicationSupply, SetNaloxone};
+use crate::store::{
+    AddDme, AddMedication, Command, SetDmeStatus, SetMedicationSupply, SetNaloxone,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Item {
@@ -35,7 +37,11 @@ impl Status {
         fn cycle<T: Copy + PartialEq>(all: &[T], at: T, forward: bool) -> T {
             let n = all.len();
             let i = all.iter().position(|x| *x == at).unwrap_or(0);
-            let j = if forward { (i + 1) % n } else { (i + n - 1) % n };
+            let j = if forward {
+                (i + 1) % n
+            } else {
+                (i + n - 1) % n
+            };
             all.get(j).copied().unwrap_or(at)
         }
         match self {
@@ -111,7 +117,11 @@ pub fn items(record: &PersonRecord) -> Vec<(Item, Status)> {
 /// The version an edit of `item` names: the item's own row, or the person for naloxone.
 pub fn version_of(record: &PersonRecord, item: Item) -> Option<i64> {
     match item {
-        Item::Medication(id) => record.medications.iter().find(|m| m.id == id).map(|m| m.version),
+        Item::Medication(id) => record
+            .medications
+            .iter()
+            .find(|m| m.id == id)
+            .map(|m| m.version),
         Item::Dme(id) => record.dme.iter().find(|d| d.id == id).map(|d| d.version),
         Item::Naloxone => Some(record.version),
     }
@@ -149,7 +159,8 @@ impl Checklist {
 
     pub fn current(&self, record: &PersonRecord) -> Option<(Item, Status)> {
         let all = items(record);
-        all.get(self.cursor.min(all.len().saturating_sub(1))).copied()
+        all.get(self.cursor.min(all.len().saturating_sub(1)))
+            .copied()
     }
 
     pub fn move_cursor(&mut self, record: &PersonRecord, down: bool) {
@@ -309,9 +320,21 @@ mod tests {
             check_step(s(S::ToOrder), s(S::Ready)),
             Err("to order → ready skips \"ordered\"".into())
         );
-        assert!(check_step(s(S::Ready), s(S::ToOrder)).is_ok(), "corrections back");
-        assert!(check_step(s(S::ToOrder), s(S::Refused)).is_ok(), "side exits");
+        assert!(
+            check_step(s(S::Ready), s(S::ToOrder)).is_ok(),
+            "corrections back"
+        );
+        assert!(
+            check_step(s(S::ToOrder), s(S::Refused)).is_ok(),
+            "side exits"
+        );
         assert!(check_step(s(S::Refused), s(S::Ready)).is_err());
-        assert!(check_step(Status::Dme(DmeStatus::Identified), Status::Dme(DmeStatus::Delivered)).is_err());
+        assert!(
+            check_step(
+                Status::Dme(DmeStatus::Identified),
+                Status::Dme(DmeStatus::Delivered)
+            )
+            .is_err()
+        );
     }
 }

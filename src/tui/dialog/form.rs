@@ -8,7 +8,10 @@ use crate::tui::effect::SaveFailure;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
     Text(String),
-    Choice { options: Vec<String>, index: usize },
+    Choice {
+        options: Vec<String>,
+        index: usize,
+    },
     Toggle(bool),
     Multi {
         options: Vec<String>,
@@ -197,7 +200,10 @@ impl Form {
     }
 
     pub fn on(&self, i: usize) -> bool {
-        matches!(self.fields.get(i).map(|f| &f.value), Some(Value::Toggle(true)))
+        matches!(
+            self.fields.get(i).map(|f| &f.value),
+            Some(Value::Toggle(true))
+        )
     }
 
     pub fn chosen(&self, i: usize) -> Vec<usize> {
@@ -259,7 +265,9 @@ pub fn parse_date(text: &str) -> Result<Option<NaiveDate>, String> {
     }
     let parts: Vec<&str> = text.split('-').collect();
     let numeric = parts.len() == 3
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
     if numeric {
         Err(format!("{text} is not a day on the calendar"))
     } else {

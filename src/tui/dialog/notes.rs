@@ -9,8 +9,16 @@ pub fn barrier_form() -> Form {
     Form::new(
         "Record a barrier",
         vec![
-            Field::choice("Milestone", options(MilestoneCode::all(), MilestoneCode::label), 0),
-            Field::choice("Reason", options(BarrierReason::all(), BarrierReason::label), 0),
+            Field::choice(
+                "Milestone",
+                options(MilestoneCode::all(), MilestoneCode::label),
+                0,
+            ),
+            Field::choice(
+                "Reason",
+                options(BarrierReason::all(), BarrierReason::label),
+                0,
+            ),
             Field::text("Details", "", "required for \"other\""),
         ],
     )
@@ -53,7 +61,10 @@ pub fn resolve_form(record: &PersonRecord) -> Option<(Form, Vec<i64>)> {
         })
         .collect();
     Some((
-        Form::new("Resolve a barrier", vec![Field::choice("Barrier", labels, 0)]),
+        Form::new(
+            "Resolve a barrier",
+            vec![Field::choice("Barrier", labels, 0)],
+        ),
         open.iter().map(|b| b.id).collect(),
     ))
 }
@@ -70,8 +81,9 @@ pub fn resolve_submit(form: &Form, person_id: &str, ids: &[i64]) -> Option<Comma
 
 /// Fields: 0 text.
 pub fn note_form() -> Form {
-    Form::new("Add a note", vec![Field::text("Note", "", "")])
-        .with_info(vec!["Notes stay on this board; they are never sent.".into()])
+    Form::new("Add a note", vec![Field::text("Note", "", "")]).with_info(vec![
+        "Notes stay on this board; they are never sent.".into(),
+    ])
 }
 
 pub fn note_submit(form: &mut Form, person_id: &str) -> Option<Command> {
@@ -94,7 +106,11 @@ pub fn mark_form() -> Form {
     Form::new(
         "Mark a milestone",
         vec![
-            Field::choice("Milestone", options(MilestoneCode::all(), MilestoneCode::label), 0),
+            Field::choice(
+                "Milestone",
+                options(MilestoneCode::all(), MilestoneCode::label),
+                0,
+            ),
             Field::choice("Mark", options(MarkKind::all(), MarkKind::label), 0),
         ],
     )

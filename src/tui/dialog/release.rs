@@ -7,7 +7,9 @@ use super::form::{Field, Form, check_release_date, options, parse_date, pick, po
 use crate::domain::{
     Certainty, ChangeReason, FlagStatus, PersonRecord, ReleaseSource, ReleaseType,
 };
-use crate::store::{AcknowledgeDateChange, ChangeReleaseDate, Command, DecideDateFlag, FlagDateChange};
+use crate::store::{
+    AcknowledgeDateChange, ChangeReleaseDate, Command, DecideDateFlag, FlagDateChange,
+};
 
 const NOT_RECORDED: &str = "not recorded";
 const CHOOSE: &str = "(choose a reason)";
@@ -26,7 +28,8 @@ fn with_none(mut rest: Vec<String>) -> Vec<String> {
 fn history(record: &PersonRecord) -> Vec<String> {
     let mut info = Vec::new();
     for c in record.release_history.iter().rev().take(4) {
-        let show = |d: Option<NaiveDate>| d.map_or_else(|| "unknown".to_string(), |d| d.to_string());
+        let show =
+            |d: Option<NaiveDate>| d.map_or_else(|| "unknown".to_string(), |d| d.to_string());
         info.push(format!(
             "{} {}: {} -> {} ({})",
             c.changed_at.format("%Y-%m-%d %H:%M"),
@@ -50,7 +53,8 @@ pub fn change_form(record: &PersonRecord) -> Form {
     let r = &record.release;
     let mut info = vec![format!(
         "Now: {} · {}",
-        r.date.map_or_else(|| "unknown".to_string(), |d| d.to_string()),
+        r.date
+            .map_or_else(|| "unknown".to_string(), |d| d.to_string()),
         r.certainty.label()
     )];
     info.extend(history(record));
@@ -75,7 +79,8 @@ pub fn change_form(record: &PersonRecord) -> Form {
             Field::choice(
                 "Source",
                 with_none(options(ReleaseSource::all(), ReleaseSource::label)),
-                r.source.map_or(0, |s| position(ReleaseSource::all(), &s) + 1),
+                r.source
+                    .map_or(0, |s| position(ReleaseSource::all(), &s) + 1),
             ),
             Field::choice("Reason", reasons(), 0),
             Field::text("Reason text", "", "required for \"other\""),
@@ -212,7 +217,8 @@ pub fn decide_form(record: &PersonRecord) -> Option<(Form, Vec<i64>)> {
         .map(|f| {
             format!(
                 "{} by {} ({})",
-                f.proposed.map_or_else(|| "unknown".to_string(), |d| d.to_string()),
+                f.proposed
+                    .map_or_else(|| "unknown".to_string(), |d| d.to_string()),
                 f.raised_by,
                 f.reason.label()
             )
@@ -234,7 +240,12 @@ pub fn decide_form(record: &PersonRecord) -> Option<(Form, Vec<i64>)> {
     Some((form, ids))
 }
 
-pub fn decide_submit(form: &mut Form, person_id: &str, version: i64, ids: &[i64]) -> Option<Command> {
+pub fn decide_submit(
+    form: &mut Form,
+    person_id: &str,
+    version: i64,
+    ids: &[i64],
+) -> Option<Command> {
     let flag_id = *ids.get(form.index(0))?;
     Some(
         DecideDateFlag {
@@ -261,7 +272,8 @@ pub fn acknowledge_form(record: &PersonRecord, window_days: i64) -> Option<(Form
     let labels = open
         .iter()
         .map(|c| {
-            let show = |d: Option<NaiveDate>| d.map_or_else(|| "unknown".to_string(), |d| d.to_string());
+            let show =
+                |d: Option<NaiveDate>| d.map_or_else(|| "unknown".to_string(), |d| d.to_string());
             format!("{} -> {} by {}", show(c.from), show(c.to), c.changed_by)
         })
         .collect();

@@ -96,7 +96,8 @@ pub fn draw(frame: &mut Frame, app: &App, p: &Picker) {
                 } else {
                     String::new()
                 };
-                let org = cells.saturating_sub(2 + 22 + 1 + 1 + text_width(&tail) + text_width(&phone));
+                let org =
+                    cells.saturating_sub(2 + 22 + 1 + 1 + text_width(&tail) + text_width(&phone));
                 out.push(Line::styled(
                     format!(
                         "{marker}{} {}{phone} {tail}",
@@ -112,9 +113,7 @@ pub fn draw(frame: &mut Frame, app: &App, p: &Picker) {
         out.push(Line::raw(""));
         out.extend(wrap(line, cells));
     }
-    let height = u16::try_from(out.len() + 2)
-        .unwrap_or(u16::MAX)
-        .max(12);
+    let height = u16::try_from(out.len() + 2).unwrap_or(u16::MAX).max(12);
     if let Some(inner) = dialog_box::open(frame, app, &title, width, height) {
         dialog_box::fill(frame, inner, out);
     }

@@ -96,8 +96,7 @@ pub fn keys_footer(app: &App, cells: usize) -> Line<'static> {
         }
         // The board's footer keeps its place for quitting at 80 columns; the detail view, where
         // the edits are made, lists them.
-        if matches!(b.action, Action::Open(_)) && (screen == Screen::Board || app.presentation())
-        {
+        if matches!(b.action, Action::Open(_)) && (screen == Screen::Board || app.presentation()) {
             continue;
         }
         let mut keys: Vec<String> = bound.keys.iter().map(|k| k.label(ascii)).collect();

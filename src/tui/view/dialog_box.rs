@@ -97,7 +97,8 @@ pub fn wrap(line: Line<'static>, cells: usize) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let mut current = String::new();
     for word in text.split(' ') {
-        if !current.is_empty() && super::text::width(&current) + 1 + super::text::width(word) > cells
+        if !current.is_empty()
+            && super::text::width(&current) + 1 + super::text::width(word) > cells
         {
             out.push(Line::styled(std::mem::take(&mut current), style));
         }

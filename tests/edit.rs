@@ -323,7 +323,7 @@ fn actions_the_role_may_not_do_are_greyed_with_the_reason() {
     assert!(nurse.app.dialogs().is_empty());
     assert_eq!(
         nurse.app.notice(),
-        Some("release date: the nurse role may not set release date")
+        Some("release date: the nurse role may not do this (set release date)")
     );
     nurse.act(Action::OpenDetail);
     for _ in 0..200 {
@@ -331,7 +331,7 @@ fn actions_the_role_may_not_do_are_greyed_with_the_reason() {
     }
     let text = nurse.screen_text(120, 60);
     assert!(
-        text.contains("e      release date (the nurse role may not set release date)"),
+        text.contains("e      release date — the nurse role may not do this (set release date)"),
         "{text}"
     );
 }
@@ -724,7 +724,7 @@ fn audit_views_per_person_and_for_coordinators() {
     assert!(nurse.app.dialogs().is_empty());
     assert_eq!(
         nurse.app.notice(),
-        Some("audit log (everyone): the nurse role may not admin (users, import, sync)")
+        Some("audit log (everyone): the nurse role may not do this (admin (users, import, sync))")
     );
 }
 
@@ -804,4 +804,68 @@ mod snapshots {
         s.act(Action::FieldNext);
         insta::assert_snapshot!(snap(&s));
     }
+}
+
+#[test]
+fn audit_search_filters_by_user_kind_and_day_and_part2_views_need_the_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = seeded(&dir);
+    let mut store = Store::open(&path, clock()).unwrap();
+    let records = store.load_records().unwrap();
+    let id = records
+        .iter()
+        .find(|r| r.person.booking_id == "B-24-003135")
+        .unwrap()
+        .person
+        .id
+        .clone();
+    let nurse = Actor::new("nurse.kim", Role::Nurse);
+    let before = (
+        store.count_rows("audit").unwrap(),
+        store.count_rows("outbox").unwrap(),
+    );
+    store.record_part2_view(&nurse, &id).unwrap();
+    let refused = store.record_part2_view(&Actor::new("records.diaz", Role::Records), &id);
+    assert!(
+        matches!(
+            refused,
+            Err(reentry_board::store::StoreError::Denied { .. })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        (
+            store.count_rows("audit").unwrap(),
+            store.count_rows("outbox").unwrap()
+        ),
+        (before.0 + 1, before.1)
+    );
+    use reentry_board::store::audit_query::AuditFilter;
+    let by = |f: AuditFilter| store.audit_search(&f).unwrap();
+    let mine = by(AuditFilter {
+        actor: Some("nurse.kim".into()),
+        kind: Some("part2_viewed".into()),
+        ..AuditFilter::default()
+    });
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].person_id.as_deref(), Some(id.as_str()));
+    let on_the_day = by(AuditFilter {
+        kind: Some("part2_viewed".into()),
+        from: Some(today()),
+        to: Some(today()),
+        ..AuditFilter::default()
+    });
+    assert_eq!(on_the_day.len(), 1);
+    let day_before = by(AuditFilter {
+        kind: Some("part2_viewed".into()),
+        to: today().pred_opt(),
+        ..AuditFilter::default()
+    });
+    assert!(day_before.is_empty());
+    let limited = by(AuditFilter {
+        limit: 1,
+        ..AuditFilter::default()
+    });
+    assert_eq!(limited.len(), 1);
+    assert_eq!(limited[0].kind, "part2_viewed", "newest first");
 }

@@ -52,10 +52,14 @@ impl App {
             .iter()
             .any(|p| self.options.permissions.grant(role, *p) == Grant::WithConsent);
         Err(format!(
-            "the {} role may not {}{}",
+            "the {} role may not do this ({}){}",
             role.label(),
             what.join(" or "),
-            if conditional { " without consent" } else { "" }
+            if conditional {
+                " without the person's consent"
+            } else {
+                ""
+            }
         ))
     }
 

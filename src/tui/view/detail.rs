@@ -459,7 +459,7 @@ fn actions(app: &App, out: &mut Vec<Line<'static>>) {
         let line = format!("  {:<6} {}", keys.join("/"), editor.label());
         out.push(match app.editor_state(editor) {
             Ok(()) => Line::raw(line),
-            Err(why) => Line::styled(format!("{line} ({why})"), theme.style(Slot::Muted)),
+            Err(why) => Line::styled(format!("{line} — {why}"), theme.style(Slot::Muted)),
         });
     }
 }

@@ -869,3 +869,28 @@ fn audit_search_filters_by_user_kind_and_day_and_part2_views_need_the_right() {
     assert_eq!(limited.len(), 1);
     assert_eq!(limited[0].kind, "part2_viewed", "newest first");
 }
+
+#[test]
+fn edit_keys_are_rebindable_and_clashes_name_both() {
+    use reentry_board::tui::keymap::{KeyList, Keymap};
+    let one = |name: &str, key: &str| {
+        std::collections::BTreeMap::from([(name.to_string(), KeyList::One(key.to_string()))])
+    };
+    let map = Keymap::build(&one("edit_release_date", "F5")).unwrap();
+    let f5 = crossterm::event::Event::Key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::F(5),
+        crossterm::event::KeyModifiers::NONE,
+    ));
+    assert_eq!(
+        map.action_for(&f5, Screen::Detail),
+        Some(Action::Open(Editor::ReleaseDate))
+    );
+    let e = Keymap::build(&one("checklist", "f")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "keys.checklist: `f` on the board screen is bound to both filter_facility (default) and \
+         keys.checklist"
+    );
+    // Enter saves a form and confirms in the checklist: one key on different screens is no clash.
+    assert!(Keymap::build(&one("save", "Enter")).is_ok());
+}

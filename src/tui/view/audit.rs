@@ -77,9 +77,12 @@ pub fn draw(frame: &mut Frame, app: &App, list: &AuditList) {
                     .as_ref()
                     .map(|r| format!(" · why: {r}"))
                     .unwrap_or_default();
-                // Medication rows name the drug, which may be Part 2: the kind and id say enough.
+                // Medication rows name the drug (maybe Part 2) and screening rows list health
+                // needs: the kind, who and when say enough; the detail view shows the rest to
+                // those allowed to see it.
+                let sensitive = e.entity == "medication" || e.kind == "screening_set";
                 let after = match &e.after {
-                    Some(a) if e.entity != "medication" => format!(" · {a}"),
+                    Some(a) if !sensitive => format!(" · {a}"),
                     _ => String::new(),
                 };
                 out.push(Line::raw(format!(

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use crate::cli::{BoardArgs, ViewArgs};
 use crate::clock::Clock;
-use crate::domain::PersonRecord;
-use crate::store::Store;
+use crate::domain::{Contact, PersonRecord};
+use crate::store::{Actor, AuditEntry, Command, Saved, Store, StoreError};
+use crate::tui::effect::AuditScope;
 use crate::tui::{self, BoardSource, Outcome, TuiOptions};
 
 use super::{Context, actor, clock, db_path, open_store};
@@ -37,6 +38,7 @@ pub fn open_board(
         format!("{} ({})", actor.login, actor.role.label()),
         actor.role,
     );
+    options.actor = actor.clone();
     options.rules = config.rules.clone();
     options.name_format = config.name_format;
     options.ascii = view.ascii;
@@ -68,7 +70,8 @@ pub fn open_board(
     Ok(ExitCode::SUCCESS)
 }
 
-struct StoreSource(Store);
+/// The board on the SQLite store; public so tests drive the same source the binary uses.
+pub struct StoreSource(pub Store);
 
 impl BoardSource for StoreSource {
     fn load(&mut self) -> anyhow::Result<Vec<PersonRecord>> {
@@ -77,5 +80,25 @@ impl BoardSource for StoreSource {
 
     fn data_version(&mut self) -> anyhow::Result<i64> {
         Ok(self.0.data_version()?)
+    }
+
+    fn apply(&mut self, actor: &Actor, command: Command) -> Result<Saved, StoreError> {
+        self.0.apply(actor, command)
+    }
+
+    fn contacts(&mut self) -> anyhow::Result<Vec<Contact>> {
+        Ok(self.0.contacts()?)
+    }
+
+    fn audit(&mut self, scope: &AuditScope) -> anyhow::Result<Vec<AuditEntry>> {
+        Ok(match scope {
+            AuditScope::Person(id) => self.0.audit_for(id)?,
+            AuditScope::Global(filter) => self.0.audit_search(filter)?,
+        })
+    }
+
+    fn record_part2_view(&mut self, actor: &Actor, person_id: &str) -> anyhow::Result<()> {
+        self.0.record_part2_view(actor, person_id)?;
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! context; `main` prints them.
 
 mod board;
+pub use board::StoreSource;
 mod demo;
 mod export;
 mod hub;

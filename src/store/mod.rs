@@ -3,6 +3,7 @@
 //! Every write is one `BEGIN IMMEDIATE` transaction holding the domain change, exactly one audit
 //! row and at most one outbox event, after a permission check and an optimistic version check.
 
+pub mod audit_query;
 mod codec;
 mod commands;
 mod error;

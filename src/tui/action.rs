@@ -3,7 +3,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::PersonRecord;
+use super::dialog::Editor;
+use super::effect::SaveFailure;
+use crate::domain::{Contact, PersonRecord};
+use crate::store::{AuditEntry, Saved};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -49,6 +52,35 @@ pub enum Action {
     },
     /// A reload failed; the board keeps the rows it has and says so.
     LoadFailed(String),
+    /// Open a dialog or view (greyed ones say why instead).
+    Open(Editor),
+    FieldNext,
+    FieldPrev,
+    FieldLeft,
+    FieldRight,
+    DialogInput(char),
+    DialogBackspace,
+    DialogSubmit,
+    DialogCancel,
+    DialogReload,
+    DialogClear,
+    StatusPrev,
+    StatusNext,
+    ConfirmItem,
+    ItemAdd,
+    ItemRemove,
+    NextPerson,
+    PrevPerson,
+    AuditFilter,
+    /// The store saved the dialog's command.
+    Saved(Saved),
+    /// The store refused or failed; nothing was written.
+    SaveFailed(SaveFailure),
+    /// The directory for the care-team picker.
+    ContactsLoaded(Result<Vec<Contact>, String>),
+    AuditLoaded(Result<Vec<AuditEntry>, String>),
+    /// Recording a Part 2 view failed.
+    Notice(String),
     /// The clock moved on; change markers may have expired.
     Tick {
         now: DateTime<Utc>,

@@ -1,12 +1,17 @@
 //! Board state and its one mutator, [`App::update`]. Pure: no I/O, no clock reads, no terminal,
 //! so every behaviour is testable by feeding actions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+use super::dialog::Dialog;
+use super::effect::Effect;
 use super::keymap::Screen;
 use super::{Action, TuiOptions, view};
+
+#[path = "app_edit.rs"]
+mod edit;
 use crate::domain::board::{self, BoardRow};
 use crate::domain::filter::{Filter, fold, matches_haystack, search_haystack};
 use crate::domain::role::{self, Context};
@@ -60,6 +65,14 @@ pub struct App {
     changed_at: HashMap<String, DateTime<Utc>>,
     size: (u16, u16),
     status: Option<String>,
+    /// What the last edit did, or why an action is greyed; cleared by the next key.
+    notice: Option<String>,
+    /// Open dialogs, the top one has the keyboard.
+    dialogs: Vec<Dialog>,
+    /// Work for the run loop; the app itself does no I/O.
+    effects: Vec<Effect>,
+    /// People this session just saved: the reload that follows is not "changed by someone else".
+    own_saves: HashSet<String>,
     dirty: bool,
     quit: bool,
 }
@@ -101,6 +114,10 @@ impl App {
             changed_at: HashMap::new(),
             size: (0, 0),
             status: None,
+            notice: None,
+            dialogs: Vec::new(),
+            effects: Vec::new(),
+            own_saves: HashSet::new(),
             dirty: true,
             quit: false,
         };
@@ -126,12 +143,28 @@ impl App {
                 self.dirty = true;
             }
             Action::Tick { now } => self.tick(now),
+            Action::Saved(saved) => self.saved(saved),
+            Action::SaveFailed(failure) => self.save_failed(failure),
+            Action::ContactsLoaded(contacts) => self.contacts_loaded(contacts),
+            Action::AuditLoaded(entries) => self.audit_loaded(entries),
+            Action::Notice(text) => {
+                self.notice = Some(text);
+                self.dirty = true;
+            }
             _ if self.help => self.update_help(action),
-            _ => match self.screen() {
-                Screen::Search => self.update_search(action),
-                Screen::Detail => self.update_detail(action),
-                Screen::Board | Screen::Help => self.update_board(action),
-            },
+            _ => {
+                if self.notice.take().is_some() {
+                    self.dirty = true;
+                }
+                match self.screen() {
+                    Screen::Search => self.update_search(action),
+                    Screen::Detail => self.update_detail(action),
+                    Screen::Board | Screen::Help => self.update_board(action),
+                    Screen::Form | Screen::Picker | Screen::Checklist | Screen::Audit => {
+                        self.update_dialog(action);
+                    }
+                }
+            }
         }
     }
 
@@ -148,7 +181,9 @@ impl App {
                 self.screen = Screen::Detail;
                 self.detail_scroll = 0;
                 self.dirty = true;
+                self.note_part2_view();
             }
+            Action::Open(editor) => self.open_editor(editor),
             Action::OpenSearch => {
                 self.editing = Some(self.query.clone());
                 self.dirty = true;
@@ -243,6 +278,10 @@ impl App {
                 self.open_help();
                 return;
             }
+            Action::Open(editor) => {
+                self.open_editor(editor);
+                return;
+            }
             _ => return,
         };
         let max = view::detail::max_scroll(self);
@@ -309,10 +348,11 @@ impl App {
         self.now = now;
         for record in &records {
             let id = &record.person.id;
-            if self.previous.get(id) != Some(record) {
+            if self.previous.get(id) != Some(record) && !self.own_saves.contains(id) {
                 self.changed_at.insert(id.clone(), now);
             }
         }
+        self.own_saves.clear();
         self.previous = records
             .iter()
             .map(|r| (r.person.id.clone(), r.clone()))
@@ -328,6 +368,7 @@ impl App {
         {
             self.screen = Screen::Board;
         }
+        self.after_reload();
         self.dirty = true;
     }
 
@@ -497,6 +538,13 @@ impl App {
     pub fn screen(&self) -> Screen {
         if self.help {
             Screen::Help
+        } else if let Some(dialog) = self.dialogs.last() {
+            match dialog {
+                Dialog::Form(_) => Screen::Form,
+                Dialog::Picker(_) => Screen::Picker,
+                Dialog::Checklist(_) => Screen::Checklist,
+                Dialog::Audit(_) => Screen::Audit,
+            }
         } else if self.editing.is_some() {
             Screen::Search
         } else {
@@ -543,6 +591,18 @@ impl App {
                 .options
                 .permissions
                 .allows(self.options.role, role::Action::ViewPart2, ctx)
+    }
+    /// Open dialogs, bottom first.
+    pub fn dialogs(&self) -> &[Dialog] {
+        &self.dialogs
+    }
+    /// What the last edit did or why a key did nothing; shown in the footer.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+    /// The run loop takes the queued effects after every update.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
     }
     /// The last reload problem, shown until a reload succeeds.
     pub fn status(&self) -> Option<&str> {

@@ -11,6 +11,7 @@ use crossterm::event::{
 use serde::Deserialize;
 
 use super::Action;
+use super::dialog::Editor;
 
 /// Where the keyboard is: keys mean different things on each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -20,6 +21,12 @@ pub enum Screen {
     Search,
     Detail,
     Help,
+    /// An edit form is open; unbound printable keys are typed into its field.
+    Form,
+    /// The care-team picker; unbound printable keys search the directory.
+    Picker,
+    Checklist,
+    Audit,
 }
 
 impl Screen {
@@ -29,7 +36,16 @@ impl Screen {
             Self::Search => "search line",
             Self::Detail => "detail",
             Self::Help => "help",
+            Self::Form => "edit form",
+            Self::Picker => "care-team picker",
+            Self::Checklist => "checklist",
+            Self::Audit => "audit",
         }
+    }
+
+    /// Screens where letters are typed rather than obeyed.
+    pub fn types(self) -> bool {
+        matches!(self, Self::Search | Self::Form | Self::Picker)
     }
 }
 
@@ -47,9 +63,18 @@ pub struct Binding {
     pub screens: &'static [Screen],
 }
 
-const NAV: &[Screen] = &[Screen::Board, Screen::Detail, Screen::Help];
+const NAV: &[Screen] = &[
+    Screen::Board,
+    Screen::Detail,
+    Screen::Help,
+    Screen::Checklist,
+    Screen::Audit,
+];
 const BOARD: &[Screen] = &[Screen::Board];
 const BOARD_DETAIL: &[Screen] = &[Screen::Board, Screen::Detail];
+const DETAIL: &[Screen] = &[Screen::Detail];
+const FORM_PICKER: &[Screen] = &[Screen::Form, Screen::Picker];
+const CHECKLIST: &[Screen] = &[Screen::Checklist];
 
 /// Every bindable action with its conventional default keys.
 pub fn table() -> Vec<Binding> {
@@ -122,9 +147,14 @@ pub fn table() -> Vec<Binding> {
             Action::Back,
             "back",
             &["Esc"],
-            "back to the board",
+            "back to the board / close",
             "back",
-            &[Screen::Detail, Screen::Help],
+            &[
+                Screen::Detail,
+                Screen::Help,
+                Screen::Checklist,
+                Screen::Audit,
+            ],
         ),
         b(
             Action::OpenSearch,
@@ -220,7 +250,269 @@ pub fn table() -> Vec<Binding> {
             &["?"],
             "this help",
             "help",
-            &[Screen::Board, Screen::Detail, Screen::Help],
+            &[
+                Screen::Board,
+                Screen::Detail,
+                Screen::Help,
+                Screen::Checklist,
+                Screen::Audit,
+            ],
+        ),
+        b(
+            Action::Open(Editor::ReleaseDate),
+            "edit_release_date",
+            &["e"],
+            "change the release date (date, certainty, type, source, reason)",
+            "date",
+            BOARD_DETAIL,
+        ),
+        b(
+            Action::Open(Editor::FlagDate),
+            "flag_date_change",
+            &["F"],
+            "flag a proposed release-date change for the meeting",
+            "",
+            BOARD_DETAIL,
+        ),
+        b(
+            Action::Open(Editor::DecideFlag),
+            "decide_flag",
+            &["D"],
+            "accept or reject a flagged date change",
+            "",
+            DETAIL,
+        ),
+        b(
+            Action::Open(Editor::Acknowledge),
+            "acknowledge_change",
+            &["K"],
+            "acknowledge an earlier / inside-T-14 date change",
+            "",
+            DETAIL,
+        ),
+        b(
+            Action::Open(Editor::Checklist),
+            "checklist",
+            &["m"],
+            "medications, naloxone and DME checklist",
+            "meds",
+            BOARD_DETAIL,
+        ),
+        b(
+            Action::Open(Editor::CareTeam),
+            "care_team",
+            &["t"],
+            "care team picker (CM, ECM, probation, behavioral health)",
+            "team",
+            BOARD_DETAIL,
+        ),
+        b(
+            Action::Open(Editor::CarePlan),
+            "care_plan",
+            &["P"],
+            "care plan status",
+            "",
+            DETAIL,
+        ),
+        b(
+            Action::Open(Editor::WarmHandoff),
+            "warm_handoff",
+            &["H"],
+            "warm handoff: schedule, complete, not required",
+            "",
+            DETAIL,
+        ),
+        b(
+            Action::Open(Editor::MediCal),
+            "medi_cal",
+            &["M"],
+            "Medi-Cal status and plan",
+            "",
+            DETAIL,
+        ),
+        b(
+            Action::Open(Editor::Screening),
+            "screening",
+            &["S"],
+            "access screening: result and health needs",
+            "",
+            DETAIL,
+        ),
+        b(
+            Action::Open(Editor::Barrier),
+            "record_barrier",
+            &["B"],
+            "record a barrier (reason from the list)",
+            "",
+            DETAIL,
+        ),
+        b(
+            Action::Open(Editor::ResolveBarrier),
+            "resolve_barrier",
+            &["R"],
+            "resolve an open barrier",
+            "",
+            DETAIL,
+        ),
+        b(
+            Action::Open(Editor::Note),
+            "add_note",
+            &["n"],
+            "add a free-text note",
+            "",
+            DETAIL,
+        ),
+        b(
+            Action::Open(Editor::Mark),
+            "mark_milestone",
+            &["X"],
+            "mark a milestone done / not needed",
+            "",
+            DETAIL,
+        ),
+        b(
+            Action::Open(Editor::Audit),
+            "audit",
+            &["a"],
+            "this person's audit trail",
+            "",
+            DETAIL,
+        ),
+        b(
+            Action::Open(Editor::GlobalAudit),
+            "audit_log",
+            &["A"],
+            "the audit log of everyone (coordinators)",
+            "",
+            BOARD_DETAIL,
+        ),
+        b(
+            Action::FieldNext,
+            "field_next",
+            &["Down", "Tab"],
+            "next field / next contact",
+            "field",
+            FORM_PICKER,
+        ),
+        b(
+            Action::FieldPrev,
+            "field_prev",
+            &["Up"],
+            "previous field / previous contact",
+            "",
+            FORM_PICKER,
+        ),
+        b(
+            Action::FieldLeft,
+            "choice_prev",
+            &["Left"],
+            "previous choice / previous care-team slot",
+            "",
+            FORM_PICKER,
+        ),
+        b(
+            Action::FieldRight,
+            "choice_next",
+            &["Right"],
+            "next choice / next care-team slot",
+            "choice",
+            FORM_PICKER,
+        ),
+        b(
+            Action::DialogSubmit,
+            "save",
+            &["Enter"],
+            "save the dialog",
+            "save",
+            FORM_PICKER,
+        ),
+        b(
+            Action::DialogCancel,
+            "cancel",
+            &["Esc"],
+            "close the dialog without saving",
+            "cancel",
+            FORM_PICKER,
+        ),
+        b(
+            Action::DialogReload,
+            "reload",
+            &["Ctrl+r"],
+            "after a conflict: reload the data, keeping your input",
+            "",
+            &[Screen::Form, Screen::Picker, Screen::Checklist],
+        ),
+        b(
+            Action::DialogClear,
+            "clear_slot",
+            &["Ctrl+x"],
+            "empty the care-team slot",
+            "empty",
+            &[Screen::Picker],
+        ),
+        b(
+            Action::StatusPrev,
+            "status_prev",
+            &["Left"],
+            "checklist: previous status",
+            "",
+            CHECKLIST,
+        ),
+        b(
+            Action::StatusNext,
+            "status_next",
+            &["Right"],
+            "checklist: next status",
+            "status",
+            CHECKLIST,
+        ),
+        b(
+            Action::ConfirmItem,
+            "confirm",
+            &["Enter"],
+            "checklist: confirm the new status (records who and when)",
+            "confirm",
+            CHECKLIST,
+        ),
+        b(
+            Action::ItemAdd,
+            "item_add",
+            &["a"],
+            "checklist: add a medication or DME item",
+            "add",
+            CHECKLIST,
+        ),
+        b(
+            Action::ItemRemove,
+            "item_remove",
+            &["d"],
+            "checklist: remove a medication (asks why)",
+            "remove",
+            CHECKLIST,
+        ),
+        b(
+            Action::NextPerson,
+            "next_person",
+            &["n"],
+            "checklist: next person (in my work when filtered)",
+            "next",
+            CHECKLIST,
+        ),
+        b(
+            Action::PrevPerson,
+            "previous_person",
+            &["N"],
+            "checklist: previous person",
+            "",
+            CHECKLIST,
+        ),
+        b(
+            Action::AuditFilter,
+            "audit_filter",
+            &["/"],
+            "audit log: filter by user, kind, dates",
+            "filter",
+            &[Screen::Audit],
         ),
         b(
             Action::Quit,
@@ -463,6 +755,13 @@ impl Keymap {
         }
         if let Some(&index) = self.lookup.get(&(screen, Key::from_event(key))) {
             return self.bound.get(index).map(|b| b.binding.action.clone());
+        }
+        if matches!(screen, Screen::Form | Screen::Picker) {
+            return match key.code {
+                KeyCode::Char(c) if !ctrl => Some(Action::DialogInput(c)),
+                KeyCode::Backspace => Some(Action::DialogBackspace),
+                _ => None,
+            };
         }
         if screen == Screen::Search {
             return match key.code {

@@ -10,6 +10,8 @@
 
 pub mod action;
 pub mod app;
+pub mod dialog;
+pub mod effect;
 pub mod keymap;
 pub mod terminal;
 pub mod view;
@@ -28,8 +30,10 @@ pub use app::App;
 pub use keymap::Keymap;
 
 use crate::clock::Clock;
-use crate::domain::{NameFormat, PermissionMatrix, PersonRecord, Role, Rules};
+use crate::domain::{Contact, NameFormat, PermissionMatrix, PersonRecord, Role, Rules};
+use crate::store::{Actor, AuditEntry, Command, Saved, StoreError};
 use crate::theme::Theme;
+use effect::{AuditScope, Effect, SaveFailure};
 use terminal::TerminalGuard;
 
 /// Where the board gets its data; the lead implements it for the SQLite store.
@@ -38,6 +42,25 @@ pub trait BoardSource {
     fn load(&mut self) -> Result<Vec<PersonRecord>>;
     /// Changes whenever another connection committed (SQLite `PRAGMA data_version`).
     fn data_version(&mut self) -> Result<i64>;
+    /// One write as `actor`. A source without a store is read-only.
+    fn apply(&mut self, actor: &Actor, command: Command) -> Result<Saved, StoreError> {
+        let _ = (actor, command);
+        Err(StoreError::Invalid("this board is read-only".into()))
+    }
+    /// The care-team directory.
+    fn contacts(&mut self) -> Result<Vec<Contact>> {
+        Ok(Vec::new())
+    }
+    /// Audit rows: one person's (oldest first) or the global log filtered (newest first).
+    fn audit(&mut self, scope: &AuditScope) -> Result<Vec<AuditEntry>> {
+        let _ = scope;
+        Ok(Vec::new())
+    }
+    /// Writes the audit row saying `actor` saw this person's Part 2 details.
+    fn record_part2_view(&mut self, actor: &Actor, person_id: &str) -> Result<()> {
+        let _ = (actor, person_id);
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -51,8 +74,10 @@ pub struct TuiOptions {
     pub title: String,
     /// Who is signed in, e.g. `jdoe (coordinator)`.
     pub user_label: String,
-    /// The signed-in role: "my work" and Part 2 visibility.
+    /// The signed-in role: "my work", Part 2 visibility and which edits are offered.
     pub role: Role,
+    /// Who the edits are made as (login, role, how they came in); the store checks the role.
+    pub actor: Actor,
     /// The county's permission matrix (`Config::permission_matrix`).
     pub permissions: PermissionMatrix,
     pub theme: Theme,
@@ -70,12 +95,20 @@ pub struct TuiOptions {
 impl TuiOptions {
     /// Defaults for everything but what identifies the session; tests and the lead start here.
     pub fn new(title: impl Into<String>, user_label: impl Into<String>, role: Role) -> Self {
+        let user_label = user_label.into();
+        // Until the caller names the login, the label's first word stands in for it.
+        let login = user_label
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string();
         Self {
+            actor: Actor::new(login, role),
             rules: Rules::default(),
             name_format: NameFormat::LastFirst,
             ascii: false,
             title: title.into(),
-            user_label: user_label.into(),
+            user_label,
             role,
             permissions: PermissionMatrix::default(),
             theme: Theme::fallback(),
@@ -106,10 +139,7 @@ pub fn run(
     options: TuiOptions,
 ) -> Result<Outcome> {
     // Load before taking the screen, so a broken database is reported on the normal one.
-    let mut seen = Seen {
-        version: source.data_version()?,
-        today: clock.today(),
-    };
+    let mut seen = Seen::new(source, clock.as_ref())?;
     let (idle_lock, kiosk) = (options.idle_lock, options.kiosk);
     let keymap = options.keymap.clone();
     let mut app = App::new(options, source.load()?, seen.today, clock.now());
@@ -139,6 +169,7 @@ pub fn run(
                 }
                 if let Some(action) = keymap.action_for(&event, app.screen()) {
                     app.update(action);
+                    run_effects(&mut app, source, clock.as_ref(), &mut seen);
                 }
                 if app.should_quit() || !ct::poll(Duration::ZERO)? {
                     break;
@@ -150,6 +181,7 @@ pub fn run(
             next_check = Instant::now() + TICK;
             if let Some(action) = seen.check(source, clock.as_ref()) {
                 app.update(action);
+                run_effects(&mut app, source, clock.as_ref(), &mut seen);
             }
             app.update(Action::Tick { now: clock.now() });
             if idle_locked(idle_lock, kiosk, last_input.elapsed()) {
@@ -162,6 +194,60 @@ pub fn run(
     Ok(outcome)
 }
 
+/// Carries out what the app queued, feeding each outcome back as an action. Writes go to the
+/// local database only (never the network), so this is quick; after a save the board reloads at
+/// once, since this connection's own commits do not change `data_version`.
+pub fn run_effects(
+    app: &mut App,
+    source: &mut dyn BoardSource,
+    clock: &dyn Clock,
+    seen: &mut Seen,
+) {
+    // Outcomes do not queue more effects today; the bound keeps a future mistake from spinning.
+    for _ in 0..8 {
+        let effects = app.take_effects();
+        if effects.is_empty() {
+            return;
+        }
+        let actor = app.options().actor.clone();
+        for effect in effects {
+            let mut reload = false;
+            let action = match effect {
+                Effect::Save(command) => match source.apply(&actor, command) {
+                    Ok(saved) => {
+                        reload = true;
+                        Action::Saved(saved)
+                    }
+                    Err(error) => {
+                        tracing::info!(kind = ?std::mem::discriminant(&error), "save refused");
+                        Action::SaveFailed(SaveFailure::from_store(&error))
+                    }
+                },
+                Effect::Reload => {
+                    reload = true;
+                    Action::Notice("Reloaded.".into())
+                }
+                Effect::LoadContacts => {
+                    Action::ContactsLoaded(source.contacts().map_err(|e| format!("{e:#}")))
+                }
+                Effect::LoadAudit(scope) => {
+                    Action::AuditLoaded(source.audit(&scope).map_err(|e| format!("{e:#}")))
+                }
+                Effect::RecordPart2View { person_id } => {
+                    match source.record_part2_view(&actor, &person_id) {
+                        Ok(()) => continue,
+                        Err(e) => Action::Notice(format!("could not audit the Part 2 view: {e:#}")),
+                    }
+                }
+            };
+            app.update(action);
+            if reload {
+                app.update(seen.reload(source, clock));
+            }
+        }
+    }
+}
+
 /// A personal session left alone too long locks; the meeting-room kiosk never does, since it is
 /// read-only presentation and nobody types at it.
 fn idle_locked(limit: Option<Duration>, kiosk: bool, idle: Duration) -> bool {
@@ -169,12 +255,20 @@ fn idle_locked(limit: Option<Duration>, kiosk: bool, idle: Duration) -> bool {
 }
 
 /// What the board last loaded against.
-struct Seen {
+pub struct Seen {
     version: i64,
     today: NaiveDate,
 }
 
 impl Seen {
+    /// What `source` holds now, before the first load.
+    pub fn new(source: &mut dyn BoardSource, clock: &dyn Clock) -> Result<Self> {
+        Ok(Self {
+            version: source.data_version()?,
+            today: clock.today(),
+        })
+    }
+
     /// Reload when another session committed or the date rolled over. A failure is shown on the
     /// board and retried on the next tick, since `seen` only moves on success.
     fn check(&mut self, source: &mut dyn BoardSource, clock: &dyn Clock) -> Option<Action> {
@@ -186,17 +280,30 @@ impl Seen {
         if version == self.version && today == self.today {
             return None;
         }
+        Some(self.load_at(source, clock, version))
+    }
+
+    /// Loads now, whatever the version says (after this session's own save).
+    pub fn reload(&mut self, source: &mut dyn BoardSource, clock: &dyn Clock) -> Action {
+        match source.data_version() {
+            Ok(version) => self.load_at(source, clock, version),
+            Err(error) => Action::LoadFailed(format!("{error:#}")),
+        }
+    }
+
+    fn load_at(&mut self, source: &mut dyn BoardSource, clock: &dyn Clock, version: i64) -> Action {
+        let today = clock.today();
         match source.load() {
             Ok(records) => {
                 self.version = version;
                 self.today = today;
-                Some(Action::Loaded {
+                Action::Loaded {
                     records,
                     today,
                     now: clock.now(),
-                })
+                }
             }
-            Err(error) => Some(Action::LoadFailed(format!("{error:#}"))),
+            Err(error) => Action::LoadFailed(format!("{error:#}")),
         }
     }
 }

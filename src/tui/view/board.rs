@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::chrome::{clip, keys_footer, put, title};
+use super::chrome::{clip, put, title};
 use super::columns::{self, Column, ColumnKind, GAP, Measured};
 use super::text::{fit, fit_right, truncate, width};
 use crate::domain::filter::Filter;
@@ -110,13 +110,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let legend_y = usize::from(area.height.saturating_sub(2));
     put(buf, area, legend_y, &legend(app, cells));
     let footer_y = usize::from(area.height.saturating_sub(1));
-    let footer = match app.status() {
-        Some(status) => Line::styled(
-            truncate(&format!("Reload failed: {status}"), cells),
-            theme.style(Slot::Error),
-        ),
-        None => keys_footer(app, cells),
-    };
+    let footer = super::chrome::footer(app, cells);
     put(buf, area, footer_y, &footer);
 }
 

@@ -94,6 +94,11 @@ pub fn keys_footer(app: &App, cells: usize) -> Line<'static> {
         if b.action == Action::TogglePresentation && app.options().kiosk {
             continue;
         }
+        // The board's footer keeps its place for quitting at 80 columns; the detail view, where
+        // the edits are made, lists them.
+        if matches!(b.action, Action::Open(_)) && (screen == Screen::Board || app.presentation()) {
+            continue;
+        }
         let mut keys: Vec<String> = bound.keys.iter().map(|k| k.label(ascii)).collect();
         // The pair reads better together: `↑↓/kj move`.
         if b.action == Action::MoveUp {
@@ -125,6 +130,21 @@ pub fn keys_footer(app: &App, cells: usize) -> Line<'static> {
     }
     let text = parts.join("  ");
     Line::styled(truncate(&text, cells), theme.style(Slot::Footer))
+}
+
+/// The bottom line: a reload problem, else what the last action did, else the keys.
+pub fn footer(app: &App, cells: usize) -> Line<'static> {
+    let theme = &app.options().theme;
+    if let Some(status) = app.status() {
+        return Line::styled(
+            truncate(&format!("Reload failed: {status}"), cells),
+            theme.style(Slot::Error),
+        );
+    }
+    if let Some(notice) = app.notice() {
+        return Line::styled(truncate(notice, cells), theme.style(Slot::Flag));
+    }
+    keys_footer(app, cells)
 }
 
 /// Cut a styled line to `cells`; colour is kept on the part that remains.

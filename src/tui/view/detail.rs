@@ -8,13 +8,14 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::board::{Flags, days, name};
-use super::chrome::{clip, keys_footer, put, title};
+use super::chrome::{clip, put, title};
 use super::text::truncate;
 use crate::domain::{
     BoardRow, Contact, Medication, MilestoneState, NameFormat, ReferralTarget, SupplyStatus,
 };
 use crate::theme::Slot;
 use crate::tui::App;
+use crate::tui::dialog::Editor;
 
 /// Title and person line above; keys below.
 const CHROME: u16 = 3;
@@ -30,7 +31,6 @@ pub fn draw(frame: &mut Frame, app: &App) {
         return;
     }
     let cells = usize::from(area.width);
-    let theme = &app.options().theme;
     let buf = frame.buffer_mut();
     put(buf, area, 0, &title(app, cells));
     let Some(row) = app.selected_row() else {
@@ -45,13 +45,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         put(buf, area, 2 + n, &clip(line, cells));
     }
     let footer_y = usize::from(area.height.saturating_sub(1));
-    let footer = match app.status() {
-        Some(status) => Line::styled(
-            truncate(&format!("Reload failed: {status}"), cells),
-            theme.style(Slot::Error),
-        ),
-        None => keys_footer(app, cells),
-    };
+    let footer = super::chrome::footer(app, cells);
     put(buf, area, footer_y, &footer);
 }
 
@@ -407,6 +401,11 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         }
     }
 
+    if !present {
+        heading(&mut out, "Edit");
+        actions(app, &mut out);
+    }
+
     heading(&mut out, "Milestones");
     for m in &row.readiness.milestones {
         // Settled milestones have no due date left to meet; saying "due -" would read as missing.
@@ -439,6 +438,30 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         ]));
     }
     out
+}
+
+/// What this user can edit here, each with its key; the rest greyed with the reason. Not on a
+/// shared screen, where nobody edits.
+fn actions(app: &App, out: &mut Vec<Line<'static>>) {
+    let theme = &app.options().theme;
+    let ascii = app.options().ascii;
+    for editor in Editor::ALL {
+        let keys: Vec<String> = app
+            .options()
+            .keymap
+            .keys_for(&crate::tui::Action::Open(editor))
+            .iter()
+            .map(|k| k.label(ascii))
+            .collect();
+        if keys.is_empty() {
+            continue;
+        }
+        let line = format!("  {:<6} {}", keys.join("/"), editor.label());
+        out.push(match app.editor_state(editor) {
+            Ok(()) => Line::raw(line),
+            Err(why) => Line::styled(format!("{line} — {why}"), theme.style(Slot::Muted)),
+        });
+    }
 }
 
 /// `2 medications: 1 ready, 1 to order`, with no names and no classes.

@@ -103,6 +103,13 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         Screen::Search.label()
     )));
     out.push(Line::raw(format!(
+        "  {:<12} {:<20} typed into the {} and the {}; Backspace erases",
+        "letters",
+        "",
+        Screen::Form.label(),
+        Screen::Picker.label()
+    )));
+    out.push(Line::raw(format!(
         "  {:<12} {:<20} quit, from anywhere",
         "Ctrl+C", ""
     )));

@@ -1,10 +1,15 @@
 //! Views: pure functions from [`App`] to a frame. One file per screen or dialog; every style comes
 //! from the [`crate::theme::Theme`] in the options.
 
+pub mod audit;
 pub mod board;
+pub mod care_team;
+pub mod checklist;
 pub mod chrome;
 pub mod columns;
 pub mod detail;
+pub mod dialog_box;
+pub mod form;
 pub mod help;
 pub mod text;
 
@@ -12,6 +17,7 @@ use ratatui::Frame;
 use ratatui::text::Line;
 
 use super::App;
+use super::dialog::Dialog;
 use super::keymap::Screen;
 
 /// Below this the board cannot show a name, the days and the strip together.
@@ -27,6 +33,25 @@ pub fn draw(frame: &mut Frame, app: &App) {
     match app.base_screen() {
         Screen::Detail => detail::draw(frame, app),
         _ => board::draw(frame, app),
+    }
+    for dialog in app.dialogs() {
+        match dialog {
+            Dialog::Form(d) => form::draw(frame, app, d),
+            Dialog::Checklist(c) => checklist::draw(frame, app, c),
+            Dialog::Picker(p) => care_team::draw(frame, app, p),
+            Dialog::Audit(list) => audit::draw(frame, app, list),
+        }
+    }
+    if !app.dialogs().is_empty() {
+        let area = frame.area();
+        let cells = usize::from(area.width);
+        let line = chrome::footer(app, cells);
+        chrome::put(
+            frame.buffer_mut(),
+            area,
+            usize::from(area.height.saturating_sub(1)),
+            &line,
+        );
     }
     if app.screen() == Screen::Help {
         help::draw(frame, app);

@@ -1,0 +1,145 @@
+//! Dialog state: what is open over the board or the detail view, one file per kind of edit. The
+//! views for them live in `view/`; the app routes keys here and sends the commands they build.
+//!
+//! Adding a dialog (consent, appointments, transport, referrals, notifications once the store has
+//! their commands): a form builder and a submit function in a file here, a [`FormKind`] variant,
+//! an [`Editor`] with its key in the keymap, and one arm in `App::open_editor` / `App::submit`.
+
+pub mod audit;
+pub mod care;
+pub mod care_team;
+pub mod checklist;
+pub mod form;
+pub mod notes;
+pub mod release;
+
+use crate::domain::role::Action as Permission;
+
+pub use audit::AuditList;
+pub use care_team::Picker;
+pub use checklist::Checklist;
+pub use form::{Banner, Field, Form, Value};
+
+/// Every edit the detail view offers, with the permission it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Editor {
+    ReleaseDate,
+    FlagDate,
+    DecideFlag,
+    Acknowledge,
+    Checklist,
+    CareTeam,
+    CarePlan,
+    WarmHandoff,
+    MediCal,
+    Screening,
+    Barrier,
+    ResolveBarrier,
+    Note,
+    Mark,
+    Audit,
+    GlobalAudit,
+}
+
+impl Editor {
+    pub const ALL: [Self; 16] = [
+        Self::ReleaseDate,
+        Self::FlagDate,
+        Self::DecideFlag,
+        Self::Acknowledge,
+        Self::Checklist,
+        Self::CareTeam,
+        Self::CarePlan,
+        Self::WarmHandoff,
+        Self::MediCal,
+        Self::Screening,
+        Self::Barrier,
+        Self::ResolveBarrier,
+        Self::Note,
+        Self::Mark,
+        Self::Audit,
+        Self::GlobalAudit,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ReleaseDate => "release date",
+            Self::FlagDate => "flag a date change",
+            Self::DecideFlag => "accept / reject a flag",
+            Self::Acknowledge => "acknowledge a date change",
+            Self::Checklist => "medications, naloxone, DME",
+            Self::CareTeam => "care team",
+            Self::CarePlan => "care plan",
+            Self::WarmHandoff => "warm handoff",
+            Self::MediCal => "Medi-Cal",
+            Self::Screening => "screening",
+            Self::Barrier => "record a barrier",
+            Self::ResolveBarrier => "resolve a barrier",
+            Self::Note => "add a note",
+            Self::Mark => "mark a milestone",
+            Self::Audit => "audit trail",
+            Self::GlobalAudit => "audit log (everyone)",
+        }
+    }
+
+    /// The permissions of which the role needs at least one (`None`: anyone may open it).
+    pub fn permissions(self) -> &'static [Permission] {
+        match self {
+            Self::ReleaseDate | Self::DecideFlag => &[Permission::SetReleaseDate],
+            Self::FlagDate => &[Permission::FlagDateChange],
+            Self::Acknowledge => &[Permission::AcknowledgeDateChange],
+            Self::Checklist => &[Permission::ConfirmMedication, Permission::ConfirmDme],
+            Self::CareTeam => &[Permission::AssignCareManager],
+            Self::CarePlan | Self::WarmHandoff => &[Permission::EditCarePlan],
+            Self::MediCal => &[Permission::EditMediCal],
+            Self::Screening => &[Permission::EditScreening],
+            Self::Barrier | Self::ResolveBarrier | Self::Note | Self::Mark => {
+                &[Permission::RecordBarrier]
+            }
+            Self::Audit => &[],
+            Self::GlobalAudit => &[Permission::Admin],
+        }
+    }
+
+    /// Changes data (so not in presentation mode), rather than only showing it.
+    pub fn writes(self) -> bool {
+        !matches!(self, Self::Audit | Self::GlobalAudit)
+    }
+}
+
+/// Which form is open: decides how its fields become a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormKind {
+    ReleaseDate,
+    FlagDate,
+    DecideFlag(Vec<i64>),
+    Acknowledge(Vec<i64>),
+    MediCal,
+    Screening,
+    CarePlan,
+    WarmHandoff,
+    Barrier,
+    ResolveBarrier(Vec<i64>),
+    Note,
+    Mark,
+    AddItem,
+    RemoveMedication { id: i64, version: i64 },
+    AuditFilter,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormDialog {
+    pub kind: FormKind,
+    pub person_id: String,
+    /// The person version read when the dialog opened; a save names it.
+    pub version: i64,
+    pub form: Form,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dialog {
+    Form(FormDialog),
+    Checklist(Checklist),
+    Picker(Picker),
+    Audit(AuditList),
+}

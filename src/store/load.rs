@@ -445,6 +445,11 @@ fn read_contacts(conn: &Connection) -> Result<Vec<Contact>> {
     .ctx("loading the directory")
 }
 
+/// One person inside a write transaction, for events that report a milestone's state.
+pub(super) fn load_one(conn: &Connection, person_id: &str) -> Result<Option<PersonRecord>> {
+    Ok(load(conn, &Scope::One(person_id))?.pop())
+}
+
 impl Store {
     /// Everyone the board shows (in custody, or gone from the roster), soonest release first and
     /// unknown dates last.

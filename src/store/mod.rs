@@ -3,6 +3,7 @@
 //! Every write is one `BEGIN IMMEDIATE` transaction holding the domain change, exactly one audit
 //! row and at most one outbox event, after a permission check and an optimistic version check.
 
+mod checklist;
 mod codec;
 mod commands;
 mod error;
@@ -22,6 +23,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use crate::clock::Clock;
 use crate::domain::{PermissionMatrix, Role};
 
+pub use checklist::{
+    AddAppointment, AddReferral, CancelAppointment, SetAppointment, SetConsent, SetNotification,
+    SetReferralStatus, SetTransport,
+};
 pub use commands::{
     AcknowledgeDateChange, AddDme, AddMedication, AddNote, AssignCareTeam, ChangeReleaseDate,
     Command, DecideDateFlag, FlagDateChange, MarkMilestone, RecordBarrier, RemoveMedication,

@@ -85,7 +85,10 @@ fn needs(idx: usize, json: &str) -> rusqlite::Result<BTreeSet<HealthNeed>> {
     let bad = |e: Box<dyn std::error::Error + Send + Sync>| {
         rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e)
     };
-    let codes: Vec<String> = serde_json::from_str(json).map_err(|e| bad(Box::new(e)))?;
+    if json == "[]" {
+        return Ok(BTreeSet::new());
+    }
+    let codes: Vec<&str> = serde_json::from_str(json).map_err(|e| bad(Box::new(e)))?;
     codes
         .iter()
         .map(|c| c.parse::<HealthNeed>().map_err(|e| bad(Box::new(e))))
@@ -101,7 +104,7 @@ fn person_row(
     let facility = facilities.get(&facility_id).cloned().ok_or_else(|| {
         rusqlite::Error::InvalidColumnName(format!("unknown facility {facility_id}"))
     })?;
-    let needs_json: String = r.get(19)?;
+    let needs_json = r.get_ref(19)?.as_str()?;
     let person = Person {
         id: r.get(0)?,
         booking_id: r.get(1)?,
@@ -160,14 +163,15 @@ fn person_row(
     Ok(rec)
 }
 
-/// Where the rows of the child tables go: the person's position in the loaded records.
+/// Where the rows of the child tables come from.
 struct Grouping<'a> {
     conn: &'a Connection,
     scope: &'a Scope<'a>,
-    index: HashMap<String, usize>,
 }
 
 /// Runs one query over a child table and hands each row to `add` with its person's record.
+/// `records` are sorted by id and the rows come in person order (the primary key's), so one
+/// merge pass matches them: no map of ids, no copy of an id per person.
 fn children(
     g: &Grouping<'_>,
     records: &mut [PersonRecord],
@@ -183,10 +187,19 @@ fn children(
     let what = format!("loading {table}");
     let mut stmt = g.conn.prepare_cached(&sql).ctx(&what)?;
     let mut rows = stmt.query(params_from_iter(g.scope.params())).ctx(&what)?;
+    let mut at = 0;
     while let Some(row) = rows.next().ctx(&what)? {
         let pid = row.get_ref(0).and_then(|v| Ok(v.as_str()?)).ctx(&what)?;
-        if let Some(rec) = g.index.get(pid).and_then(|&i| records.get_mut(i)) {
-            add(rec, row).ctx(&what)?;
+        while records
+            .get(at)
+            .is_some_and(|r| r.person.id.as_str() < pid)
+        {
+            at += 1;
+        }
+        match records.get_mut(at) {
+            Some(rec) if rec.person.id == pid => add(rec, row).ctx(&what)?,
+            Some(_) => {}
+            None => break,
         }
     }
     Ok(())
@@ -207,8 +220,10 @@ fn load(conn: &Connection, scope: &Scope<'_>) -> Result<Vec<PersonRecord>> {
         .into_iter()
         .map(|c| (c.id.clone(), c))
         .collect();
+    // In id order, the order of every child table's key, for the merge in `children`. SQLite
+    // compares TEXT with memcmp (BINARY collation), as Rust compares `str`.
     let sql = format!(
-        "SELECT {PERSON_COLUMNS} FROM persons WHERE {}",
+        "SELECT {PERSON_COLUMNS} FROM persons WHERE {} ORDER BY id",
         scope.persons_where()
     );
     let mut stmt = conn.prepare_cached(&sql).ctx("loading persons")?;
@@ -218,19 +233,7 @@ fn load(conn: &Connection, scope: &Scope<'_>) -> Result<Vec<PersonRecord>> {
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .ctx("loading persons")?;
-    // Sorting here rather than in SQL spares a temporary B-tree of whole rows.
-    records.sort_unstable_by(|a, b| {
-        let key = |r: &PersonRecord| (r.release.date.is_none(), r.release.date);
-        key(a)
-            .cmp(&key(b))
-            .then_with(|| a.person.booking_id.cmp(&b.person.booking_id))
-    });
-    let index: HashMap<String, usize> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.person.id.clone(), i))
-        .collect();
-    let g = Grouping { conn, scope, index };
+    let g = Grouping { conn, scope };
     let recs = records.as_mut_slice();
 
     children(
@@ -408,6 +411,13 @@ fn load(conn: &Connection, scope: &Scope<'_>) -> Result<Vec<PersonRecord>> {
             Ok(())
         },
     )?;
+    // Sorting here rather than in SQL spares a temporary B-tree of whole rows.
+    records.sort_unstable_by(|a, b| {
+        let key = |r: &PersonRecord| (r.release.date.is_none(), r.release.date);
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| a.person.booking_id.cmp(&b.person.booking_id))
+    });
     Ok(records)
 }
 

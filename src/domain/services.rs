@@ -95,7 +95,10 @@ pub struct Notification {
 impl NotificationStatus {
     /// pending → sent → acknowledged; a failed send may be sent again or reset to pending.
     /// Acknowledged needs sent first; one step back needs a reason.
-    pub fn step_to(self, to: Self) -> Result<super::medication::Step, super::medication::StepError> {
+    pub fn step_to(
+        self,
+        to: Self,
+    ) -> Result<super::medication::Step, super::medication::StepError> {
         use NotificationStatus as N;
         if self == N::Failed && to == N::Sent {
             return Ok(super::medication::Step::Forward);
@@ -126,7 +129,10 @@ mod step_tests {
         assert_eq!(N::Acknowledged.step_to(N::Sent), Ok(Step::Back));
         assert!(matches!(
             N::Pending.step_to(N::Acknowledged),
-            Err(StepError::Skips { missing: "sent", .. })
+            Err(StepError::Skips {
+                missing: "sent",
+                ..
+            })
         ));
         assert!(N::Acknowledged.step_to(N::Failed).is_err());
         assert_eq!(N::Sent.step_to(N::Sent), Err(StepError::Same("sent")));

@@ -167,7 +167,11 @@ fn what_field(what: &str) -> Result<&str> {
     Ok(what)
 }
 
-fn appointment_date(w: &Writer<'_>, on: Option<NaiveDate>, status: AppointmentStatus) -> Result<()> {
+fn appointment_date(
+    w: &Writer<'_>,
+    on: Option<NaiveDate>,
+    status: AppointmentStatus,
+) -> Result<()> {
     check_day(w, "date", on, APPOINTMENT_PAST_DAYS, APPOINTMENT_AHEAD_DAYS)?;
     match (status, on) {
         (AppointmentStatus::Booked | AppointmentStatus::Kept | AppointmentStatus::Missed, None) => {
@@ -393,7 +397,11 @@ impl SetReferralStatus {
                 .ok_or_else(|| {
                     StoreError::field("referral", format!("no referral {}", self.referral_id))
                 })?;
-        check_step("referral status", current.step_to(self.status), &self.reason)?;
+        check_step(
+            "referral status",
+            current.step_to(self.status),
+            &self.reason,
+        )?;
         let change = rows::update(
             w,
             "referrals",
@@ -442,10 +450,12 @@ impl SetNotification {
             current.step_to(self.status),
             &self.reason,
         )?;
-        let before = found.map_or(Value::Null, |_| {
-            serde_json::json!({"recipient": self.recipient.code(), "status": current.code()})
-        });
-        let after = serde_json::json!({"recipient": self.recipient.code(), "status": self.status.code()});
+        let before = found.map_or(
+            Value::Null,
+            |_| serde_json::json!({"recipient": self.recipient.code(), "status": current.code()}),
+        );
+        let after =
+            serde_json::json!({"recipient": self.recipient.code(), "status": self.status.code()});
         let pos = match found {
             Some((pos, _)) => {
                 w.tx.prepare_cached(
@@ -456,9 +466,8 @@ impl SetNotification {
                 pos
             }
             None => {
-                let pos: i64 = w
-                    .tx
-                    .prepare_cached(
+                let pos: i64 =
+                    w.tx.prepare_cached(
                         "SELECT COALESCE(MAX(pos), 0) + 1 FROM notifications WHERE person_id = ?1",
                     )
                     .and_then(|mut s| s.query_row([&head.id], |r| r.get(0)))

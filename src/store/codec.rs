@@ -56,8 +56,7 @@ fn parse_date(idx: usize, s: &str) -> rusqlite::Result<NaiveDate> {
 /// Our own instants are `YYYY-MM-DDTHH:MM:SS[.f]Z`; anything else goes through chrono.
 fn fast_ts(s: &str) -> Option<DateTime<Utc>> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b.last() != Some(&b'Z')
-    {
+    if b.len() < 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b.last() != Some(&b'Z') {
         return None;
     }
     let date = fast_date(s.get(..10)?)?;
@@ -170,7 +169,14 @@ mod tests {
         for s in ["2026-03-01", "2024-02-29", "1999-12-31", "0001-01-01"] {
             assert_eq!(fast_date(s), s.parse().ok(), "{s}");
         }
-        for s in ["2026-02-30", "2026-13-01", "2026-3-01", "26-03-01", "2026-03-0x", ""] {
+        for s in [
+            "2026-02-30",
+            "2026-13-01",
+            "2026-3-01",
+            "26-03-01",
+            "2026-03-0x",
+            "",
+        ] {
             assert_eq!(fast_date(s), None, "{s}");
         }
         for s in [
@@ -182,7 +188,11 @@ mod tests {
             let chrono = DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc));
             assert_eq!(fast_ts(s), chrono.ok(), "{s}");
         }
-        for s in ["2026-03-01T12:00:00+01:00", "2026-03-01T25:00:00Z", "2026-03-01T12:00:00.Z"] {
+        for s in [
+            "2026-03-01T12:00:00+01:00",
+            "2026-03-01T25:00:00Z",
+            "2026-03-01T12:00:00.Z",
+        ] {
             assert_eq!(fast_ts(s), None, "{s}");
         }
         for s in ["2026-03-01", "0999-01-09"] {

@@ -15,9 +15,10 @@ use super::{Actor, Result, Saved, Store};
 use crate::domain::events::EventType;
 use crate::domain::role::Context;
 use crate::domain::{
-    Action, BarrierReason, MilestoneState, Rules, Step, StepError, readiness, CarePlanStatus, Certainty, ChangeReason, ContactKind, DmeStatus,
-    FlagStatus, MarkKind, MedClass, MediCal, MilestoneCode, NaloxoneStatus, ReleaseSource,
-    ReleaseType, Screening, SupplyStatus, WarmHandoff,
+    Action, BarrierReason, CarePlanStatus, Certainty, ChangeReason, ContactKind, DmeStatus,
+    FlagStatus, MarkKind, MedClass, MediCal, MilestoneCode, MilestoneState, NaloxoneStatus,
+    ReleaseSource, ReleaseType, Rules, Screening, Step, StepError, SupplyStatus, WarmHandoff,
+    readiness,
 };
 
 /// Release dates further away than this are typing mistakes, not sentences we plan for.
@@ -280,7 +281,12 @@ impl Store {
 
 /// Opens the person for a command: exists, the role may do `action`, and (for edits of the
 /// person row) the version still matches what the user read.
-pub(super) fn begin(w: &Writer<'_>, person_id: &str, action: Action, read: Option<i64>) -> Result<Head> {
+pub(super) fn begin(
+    w: &Writer<'_>,
+    person_id: &str,
+    action: Action,
+    read: Option<i64>,
+) -> Result<Head> {
     let head = w.person(person_id)?;
     w.allow(action, head.context)?;
     if let Some(read) = read {
@@ -1004,10 +1010,9 @@ impl AssignCareTeam {
         let contact: Option<(String, String)> = match &self.contact_id {
             None => None,
             Some(id) => {
-                let (name, org, kind): (String, String, String) =
-                    w.tx.prepare_cached(
-                        "SELECT name, organisation, kind FROM contacts WHERE id = ?1",
-                    )
+                let (name, org, kind): (String, String, String) = w
+                    .tx
+                    .prepare_cached("SELECT name, organisation, kind FROM contacts WHERE id = ?1")
                     .and_then(|mut s| {
                         s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                             .optional()
@@ -1020,7 +1025,9 @@ impl AssignCareTeam {
                         )
                     })?;
                 if kind != self.slot.code() {
-                    let label = kind.parse::<ContactKind>().map_or("another role", |k| k.label());
+                    let label = kind
+                        .parse::<ContactKind>()
+                        .map_or("another role", |k| k.label());
                     return Err(StoreError::field(
                         slot_field(self.slot),
                         format!("{name} is listed as {label}, not {}", self.slot.label()),

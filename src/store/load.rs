@@ -134,7 +134,7 @@ fn person_row(
     };
     rec.screening = Screening {
         result: r.code(18)?,
-        needs: needs(19, &needs_json)?,
+        needs: needs(19, needs_json)?,
     };
     rec.consent = Consent {
         scope: r.opt_code(20)?,

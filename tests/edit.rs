@@ -519,7 +519,11 @@ fn a_nurse_walks_her_work_confirming_medications() {
     s.act(Action::StatusNext);
     s.act(Action::ConfirmItem);
     assert_eq!(s.counts(), counts);
-    assert!(s.screen_text(80, 24).contains("skips \"ordered\""));
+    assert!(
+        s.screen_text(80, 24).contains("without \"ordered\""),
+        "{}",
+        s.screen_text(80, 24)
+    );
 
     s.act(Action::StatusPrev);
     s.act(Action::ConfirmItem);
@@ -530,6 +534,30 @@ fn a_nurse_walks_her_work_confirming_medications() {
     assert_eq!(confirmed.by, "nurse.kim");
     assert_eq!(confirmed.at, s.clock.now());
     assert!(s.screen_text(80, 24).contains("by nurse.kim 03-02"));
+
+    // Back one step undoes a confirmation: it asks why, and the audit row keeps the reason.
+    s.act(Action::StatusPrev);
+    s.act(Action::ConfirmItem);
+    assert_eq!(
+        s.counts(),
+        (counts.0 + 1, counts.1 + 1),
+        "nothing saved yet"
+    );
+    s.act(Action::DialogSubmit);
+    assert_eq!(s.form_error(0).as_deref(), Some("say why it goes back"));
+    s.type_text("pharmacy lost the order");
+    s.act(Action::DialogSubmit);
+    assert_eq!(s.counts(), (counts.0 + 2, counts.1 + 2));
+    assert_eq!(
+        s.record("B-25-003422").medications[0].supply,
+        SupplyStatus::ToOrder
+    );
+    s.act(Action::StatusNext);
+    s.act(Action::ConfirmItem);
+    assert_eq!(
+        s.record("B-25-003422").medications[0].supply,
+        SupplyStatus::Ordered
+    );
 
     // Naloxone is the next item; DME is greyed for nobody here (nurses confirm both).
     s.act(Action::MoveDown);

@@ -565,6 +565,7 @@ fn outbox_envelope_and_part2_events() {
                 medication_id: mat.id,
                 version: mat.version,
                 supply: SupplyStatus::Ready,
+                reason: String::new(),
             },
         )
         .unwrap();
@@ -592,7 +593,7 @@ fn outbox_envelope_and_part2_events() {
     assert_eq!(v["sensitivity"], serde_json::json!(["part2"]));
     assert_eq!(v["data"]["class"], "mat_oud");
     assert_eq!(v["data"]["status"], "ready");
-    assert!(v["data"].get("item").is_none());
+    assert!(v["data"].get("name").is_none());
     assert!(!last.payload.to_lowercase().contains("buprenorphine"));
     // The envelope keeps the field order of docs/API.md.
     assert!(
@@ -609,13 +610,14 @@ fn outbox_envelope_and_part2_events() {
                 person_id: PID.into(),
                 medication_id: chronic.id,
                 version: chronic.version,
-                supply: SupplyStatus::GivenInHand,
+                supply: SupplyStatus::RxSentToPharmacy,
+                reason: String::new(),
             },
         )
         .unwrap();
     let v = envelope(&store.outbox_for(PID).unwrap().last().unwrap().payload);
     assert_eq!(v["sensitivity"], serde_json::json!([]));
-    assert_eq!(v["data"]["item"], "Lisinopril");
+    assert_eq!(v["data"]["name"], "Lisinopril");
     // A MAT medication added later is just as protected.
     store
         .apply(
@@ -730,7 +732,8 @@ fn every_command() -> Vec<(&'static str, Build)> {
                         person_id: PID.into(),
                         medication_id: m.id,
                         version: m.version,
-                        supply: SupplyStatus::Ready,
+                        supply: SupplyStatus::Ordered,
+                        reason: String::new(),
                     }
                     .into(),
                     true,
@@ -797,7 +800,8 @@ fn every_command() -> Vec<(&'static str, Build)> {
                         person_id: PID.into(),
                         dme_id: i.id,
                         version: i.version,
-                        status: DmeStatus::Delivered,
+                        status: DmeStatus::Ready,
+                        reason: String::new(),
                     }
                     .into(),
                     true,
@@ -965,6 +969,141 @@ fn every_command() -> Vec<(&'static str, Build)> {
                 )
             }),
         ),
+        (
+            "set consent",
+            Box::new(move |r: &PersonRecord| {
+                (
+                    nurse(),
+                    SetConsent {
+                        person_id: PID.into(),
+                        version: r.version,
+                        consent: Consent {
+                            scope: Some(ConsentScope::MultiAgency),
+                            signed_on: Some(d("2026-02-01")),
+                            expires_on: Some(d("2027-02-01")),
+                            signed_by_guardian: false,
+                            part2: false,
+                        },
+                    }
+                    .into(),
+                    true,
+                )
+            }),
+        ),
+        (
+            "add appointment",
+            Box::new(move |_: &PersonRecord| {
+                (
+                    coord(),
+                    AddAppointment {
+                        person_id: PID.into(),
+                        what: "Dental".into(),
+                        on: Some(d("2026-03-28")),
+                        status: AppointmentStatus::Booked,
+                    }
+                    .into(),
+                    true,
+                )
+            }),
+        ),
+        (
+            "reschedule appointment",
+            Box::new(move |r: &PersonRecord| {
+                (
+                    coord(),
+                    SetAppointment {
+                        person_id: PID.into(),
+                        version: r.version,
+                        appointment_id: r.appointments.last().unwrap().id,
+                        on: Some(d("2026-03-30")),
+                        status: AppointmentStatus::Booked,
+                    }
+                    .into(),
+                    true,
+                )
+            }),
+        ),
+        (
+            "cancel appointment",
+            Box::new(move |r: &PersonRecord| {
+                (
+                    coord(),
+                    CancelAppointment {
+                        person_id: PID.into(),
+                        version: r.version,
+                        appointment_id: r.appointments[0].id,
+                        reason: "clinic closed".into(),
+                    }
+                    .into(),
+                    true,
+                )
+            }),
+        ),
+        (
+            "set transport",
+            Box::new(move |r: &PersonRecord| {
+                (
+                    coord(),
+                    SetTransport {
+                        person_id: PID.into(),
+                        version: r.version,
+                        status: TransportStatus::NotNeeded,
+                        note: "family picks up".into(),
+                    }
+                    .into(),
+                    true,
+                )
+            }),
+        ),
+        (
+            "add referral",
+            Box::new(move |_: &PersonRecord| {
+                (
+                    coord(),
+                    AddReferral {
+                        person_id: PID.into(),
+                        target: ReferralTarget::CountyMentalHealth,
+                        status: NotificationStatus::Pending,
+                    }
+                    .into(),
+                    true,
+                )
+            }),
+        ),
+        (
+            "set referral status",
+            Box::new(move |r: &PersonRecord| {
+                (
+                    coord(),
+                    SetReferralStatus {
+                        person_id: PID.into(),
+                        version: r.version,
+                        referral_id: r.referrals.last().unwrap().id,
+                        status: NotificationStatus::Sent,
+                        reason: String::new(),
+                    }
+                    .into(),
+                    true,
+                )
+            }),
+        ),
+        (
+            "notification sent",
+            Box::new(move |r: &PersonRecord| {
+                (
+                    Actor::new("rec1", Role::Records),
+                    SetNotification {
+                        person_id: PID.into(),
+                        version: r.version,
+                        recipient: Recipient::Mcp,
+                        status: NotificationStatus::Sent,
+                        reason: String::new(),
+                    }
+                    .into(),
+                    true,
+                )
+            }),
+        ),
     ]
 }
 
@@ -990,6 +1129,10 @@ fn every_command_writes_its_change_one_audit_row_and_at_most_one_event() {
             assert_eq!(count(&store, "outbox"), outbox + 1, "{name}");
             let ev = store.outbox_for(PID).unwrap().pop().unwrap();
             assert_eq!(ev.person_seq, expected_seq, "{name}");
+            let payload: Value = serde_json::from_str(&ev.payload).unwrap();
+            if let Err(problems) = reentry_board::hub::schemas::validate(&payload) {
+                panic!("{name}: the hub would refuse {payload}: {problems:?}");
+            }
             assert_eq!(Some(ev.event_id), saved.event_id, "{name}");
         } else {
             assert_eq!(count(&store, "outbox"), outbox, "{name}");
@@ -1024,12 +1167,18 @@ fn every_command_writes_its_change_one_audit_row_and_at_most_one_event() {
     assert_eq!(r.medications.len(), 2, "added one, removed one");
     let m = &r.medications[1];
     assert_eq!(m.confirmed.as_ref().unwrap().by, "nurse1");
-    assert_eq!(r.dme[0].status, DmeStatus::Delivered);
+    assert_eq!(r.dme[0].status, DmeStatus::Ready);
     assert_eq!(r.notes.len(), 2);
     assert_eq!(
         r.mark(MilestoneCode::Notifications).unwrap().kind,
         MarkKind::NotNeeded
     );
+    assert_eq!(r.consent.scope, Some(ConsentScope::MultiAgency));
+    assert_eq!(r.appointments[0].status, AppointmentStatus::Cancelled);
+    assert_eq!(r.appointments[1].on, Some(d("2026-03-30")));
+    assert_eq!(r.transport.status, TransportStatus::NotNeeded);
+    assert_eq!(r.referrals[1].status, NotificationStatus::Sent);
+    assert_eq!(r.notifications[0].status, NotificationStatus::Sent);
     let audit = store.audit_for(PID).unwrap();
     assert_eq!(
         audit[1].via.as_deref(),
@@ -1119,6 +1268,7 @@ fn stale_version_is_a_conflict_and_writes_nothing() {
                 medication_id: m.id,
                 version: m.version,
                 supply: SupplyStatus::Ordered,
+                reason: String::new(),
             },
         )
         .unwrap();
@@ -1132,6 +1282,7 @@ fn stale_version_is_a_conflict_and_writes_nothing() {
                 medication_id: m.id,
                 version: m.version,
                 supply: SupplyStatus::Ready,
+                reason: String::new(),
             },
         )
         .unwrap_err();
@@ -1240,7 +1391,7 @@ fn invalid_input_is_refused_and_writes_nothing() {
         change("2037-01-01", ChangeReason::Correction, ""),
     ] {
         let err = store.apply(&coordinator(), cmd).unwrap_err();
-        assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+        assert!(matches!(err, StoreError::Field { .. }), "{err}");
     }
     let err = store
         .apply(
@@ -1253,7 +1404,7 @@ fn invalid_input_is_refused_and_writes_nothing() {
             },
         )
         .unwrap_err();
-    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    assert!(matches!(err, StoreError::Field { .. }), "{err}");
     let err = store
         .apply(
             &coordinator(),
@@ -1370,4 +1521,282 @@ fn big_roster_seeds_and_loads_quickly() {
     }
     assert_eq!(loaded.len(), 100_000);
     assert_eq!(loaded[0].medications, base.medications);
+}
+
+/// Every role against every command at the store level: an allowed command succeeds, a refused
+/// one is `Denied` and writes nothing. The state moves on by the command's usual author, so each
+/// command meets the same record whatever the role under test.
+#[test]
+fn permission_matrix_every_role_every_command() {
+    let matrix = PermissionMatrix::default();
+    let mut cells = 0;
+    for role in Role::all() {
+        let dir = TempDir::new().unwrap();
+        let (mut store, _path) = seeded(&dir);
+        let tester = as_role(role);
+        for (name, build) in every_command() {
+            let (author, command, _) = build(&record(&store));
+            // No write needs Part 2 consent; a care manager's own-organisation grant needs a
+            // user with an organisation, and this one has none.
+            let allowed = matrix.allows(
+                role,
+                command.action(),
+                reentry_board::domain::role::Context::default(),
+            );
+            let before = (counts(&store), record(&store));
+            match store.apply(&tester, command.clone()) {
+                Ok(_) => assert!(allowed, "{role} may not {name}, yet it was saved"),
+                Err(StoreError::Denied { role: r, action }) => {
+                    assert!(!allowed, "{role} may {name}, yet it was denied");
+                    assert_eq!((r, action), (role, command.action()), "{name}");
+                    assert_eq!(
+                        (counts(&store), record(&store)),
+                        before,
+                        "{role} refused {name} but something was written"
+                    );
+                    store
+                        .apply(&author, command)
+                        .unwrap_or_else(|e| panic!("{name} by {}: {e}", author.login));
+                }
+                Err(e) => panic!("{role} / {name}: {e}"),
+            }
+            cells += 1;
+        }
+    }
+    assert_eq!(cells, Role::all().count() * every_command().len());
+}
+
+/// Bad input names its field and writes nothing.
+#[test]
+fn checklist_validation_names_the_field() {
+    let dir = TempDir::new().unwrap();
+    let (mut store, _path) = seeded(&dir);
+    let coord = coordinator();
+    let nurse = Actor::new("nurse1", Role::Nurse);
+    let r = record(&store);
+    let consent = |c: Consent| SetConsent {
+        person_id: PID.into(),
+        version: r.version,
+        consent: c,
+    };
+    let signed = Consent {
+        scope: Some(ConsentScope::MultiAgency),
+        signed_on: Some(d("2026-02-01")),
+        ..Consent::default()
+    };
+    let cases: Vec<(Actor, Command, &str)> = vec![
+        (
+            nurse.clone(),
+            SetMedicationSupply {
+                person_id: PID.into(),
+                medication_id: 2,
+                version: r.medications[1].version,
+                supply: SupplyStatus::GivenInHand,
+                reason: String::new(),
+            }
+            .into(),
+            "supply: \"to order\" cannot go to \"given in hand\" without \"ordered\" first",
+        ),
+        (
+            nurse.clone(),
+            SetMedicationSupply {
+                person_id: PID.into(),
+                medication_id: 1,
+                version: r.medications[0].version,
+                supply: SupplyStatus::ToOrder,
+                reason: "  ".into(),
+            }
+            .into(),
+            "reason: going back a step in supply needs a reason",
+        ),
+        (
+            nurse.clone(),
+            SetDmeStatus {
+                person_id: PID.into(),
+                dme_id: 1,
+                version: r.dme[0].version,
+                status: DmeStatus::Delivered,
+                reason: String::new(),
+            }
+            .into(),
+            "DME status: \"ordered\" cannot go to \"delivered\" without \"ready\" first",
+        ),
+        (
+            coord.clone(),
+            ChangeReleaseDate {
+                person_id: PID.into(),
+                version: r.version,
+                date: Some(d("2024-01-01")),
+                certainty: Certainty::Confirmed,
+                kind: None,
+                source: None,
+                reason: ChangeReason::Correction,
+                reason_text: String::new(),
+            }
+            .into(),
+            "release date: 2024-01-01 is more than a year in the past",
+        ),
+        (
+            coord.clone(),
+            AssignCareTeam {
+                person_id: PID.into(),
+                version: r.version,
+                slot: ContactKind::PreReleaseCm,
+                contact_id: Some("nobody".into()),
+            }
+            .into(),
+            "pre-release care manager: no contact nobody in the directory",
+        ),
+        (
+            coord.clone(),
+            AssignCareTeam {
+                person_id: PID.into(),
+                version: r.version,
+                slot: ContactKind::PreReleaseCm,
+                contact_id: Some("ecm-1".into()),
+            }
+            .into(),
+            "pre-release care manager: Contact ecm-1 is listed as post-release ECM provider",
+        ),
+        (
+            coord.clone(),
+            consent(Consent {
+                signed_on: Some(d("2026-03-02")),
+                ..signed.clone()
+            })
+            .into(),
+            "signed on: 2026-03-02 is in the future",
+        ),
+        (
+            coord.clone(),
+            consent(Consent {
+                expires_on: Some(d("2026-01-01")),
+                ..signed.clone()
+            })
+            .into(),
+            "expires on: 2026-01-01 is before the signed date",
+        ),
+        (
+            coord.clone(),
+            consent(Consent {
+                scope: None,
+                ..signed.clone()
+            })
+            .into(),
+            "scope: a signed consent says what it covers",
+        ),
+        (
+            coord.clone(),
+            consent(Consent {
+                part2: true,
+                ..Consent::default()
+            })
+            .into(),
+            "signed on: a consent with",
+        ),
+        (
+            coord.clone(),
+            AddAppointment {
+                person_id: PID.into(),
+                what: " ".into(),
+                on: None,
+                status: AppointmentStatus::Planned,
+            }
+            .into(),
+            "what: say what the appointment is for",
+        ),
+        (
+            coord.clone(),
+            AddAppointment {
+                person_id: PID.into(),
+                what: "Dental".into(),
+                on: None,
+                status: AppointmentStatus::Booked,
+            }
+            .into(),
+            "date: a booked appointment needs its date",
+        ),
+        (
+            coord.clone(),
+            AddAppointment {
+                person_id: PID.into(),
+                what: "Dental".into(),
+                on: Some(d("2036-03-01")),
+                status: AppointmentStatus::Planned,
+            }
+            .into(),
+            "date: 2036-03-01 is more than 732 days ahead",
+        ),
+        (
+            coord.clone(),
+            SetAppointment {
+                person_id: PID.into(),
+                version: r.version,
+                appointment_id: 1,
+                on: Some(d("2026-03-25")),
+                status: AppointmentStatus::Kept,
+            }
+            .into(),
+            "status: an appointment on 2026-03-25 cannot be kept yet",
+        ),
+        (
+            coord.clone(),
+            CancelAppointment {
+                person_id: PID.into(),
+                version: r.version,
+                appointment_id: 1,
+                reason: String::new(),
+            }
+            .into(),
+            "reason: say why the appointment is cancelled",
+        ),
+        (
+            coord.clone(),
+            SetTransport {
+                person_id: PID.into(),
+                version: r.version,
+                status: TransportStatus::Arranged,
+                note: String::new(),
+            }
+            .into(),
+            "note: say who picks the person up",
+        ),
+        (
+            coord.clone(),
+            SetNotification {
+                person_id: PID.into(),
+                version: r.version,
+                recipient: Recipient::Mcp,
+                status: NotificationStatus::Acknowledged,
+                reason: String::new(),
+            }
+            .into(),
+            "notification status: \"pending\" cannot go to \"acknowledged\" without \"sent\" first",
+        ),
+        (
+            coord.clone(),
+            SetReferralStatus {
+                person_id: PID.into(),
+                version: r.version,
+                referral_id: 1,
+                status: NotificationStatus::Sent,
+                reason: String::new(),
+            }
+            .into(),
+            "referral status: it is already \"sent\"",
+        ),
+    ];
+    let before = (counts(&store), record(&store));
+    for (actor, command, expected) in cases {
+        let err = store.apply(&actor, command).unwrap_err();
+        assert!(
+            matches!(err, StoreError::Field { .. }),
+            "{expected}: not a field error: {err}"
+        );
+        assert!(
+            err.to_string().starts_with(expected),
+            "expected {expected:?}, got {err}"
+        );
+        assert_eq!((counts(&store), record(&store)), before, "{expected}");
+    }
 }

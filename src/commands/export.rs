@@ -16,8 +16,8 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let today = clock.today();
     let board = board::build(store.load_records()?, today, &ctx.config.rules);
     let people = rows(&board, ctx.config.name_format);
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Stdout is line-buffered: pretty JSON of 100,000 people would be millions of writes.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     match args.format {
         ExportFormat::Json => write_json(&mut out, today, people)?,
         ExportFormat::Csv => write_csv(&mut out, &people)?,

@@ -25,7 +25,8 @@ pub use care_team::{CareTeam, Contact, ContactKind};
 pub use consent::{Consent, ConsentScope};
 pub use eligibility::{HealthNeed, MediCal, MediCalStatus, Screening, ScreeningResult};
 pub use medication::{
-    Confirmation, DmeItem, DmeStatus, MedClass, Medication, NaloxoneStatus, SupplyStatus,
+    Confirmation, DmeItem, DmeStatus, MedClass, Medication, NaloxoneStatus, Step, StepError,
+    SupplyStatus,
 };
 pub use person::{CustodyStatus, Facility, FacilityKind, NameFormat, Person, PersonName};
 pub use record::{MarkKind, MilestoneMark, Note, PersonRecord, SeedData, StaffUser};

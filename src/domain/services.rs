@@ -91,3 +91,50 @@ pub struct Notification {
     pub recipient: Recipient,
     pub status: NotificationStatus,
 }
+
+impl NotificationStatus {
+    /// pending → sent → acknowledged; a failed send may be sent again or reset to pending.
+    /// Acknowledged needs sent first; one step back needs a reason.
+    pub fn step_to(
+        self,
+        to: Self,
+    ) -> Result<super::medication::Step, super::medication::StepError> {
+        use NotificationStatus as N;
+        if self == N::Failed && to == N::Sent {
+            return Ok(super::medication::Step::Forward);
+        }
+        super::medication::step_on_path(
+            &[N::Pending, N::Sent, N::Acknowledged],
+            &[N::Failed],
+            self,
+            to,
+            Self::label,
+        )
+    }
+}
+
+#[cfg(test)]
+mod step_tests {
+    use super::NotificationStatus as N;
+    use crate::domain::medication::{Step, StepError};
+
+    #[test]
+    fn notification_transitions_table() {
+        assert_eq!(N::Pending.step_to(N::Sent), Ok(Step::Forward));
+        assert_eq!(N::Sent.step_to(N::Acknowledged), Ok(Step::Forward));
+        assert_eq!(N::Pending.step_to(N::Failed), Ok(Step::Forward));
+        assert_eq!(N::Sent.step_to(N::Failed), Ok(Step::Forward));
+        assert_eq!(N::Failed.step_to(N::Sent), Ok(Step::Forward));
+        assert_eq!(N::Failed.step_to(N::Pending), Ok(Step::Back));
+        assert_eq!(N::Acknowledged.step_to(N::Sent), Ok(Step::Back));
+        assert!(matches!(
+            N::Pending.step_to(N::Acknowledged),
+            Err(StepError::Skips {
+                missing: "sent",
+                ..
+            })
+        ));
+        assert!(N::Acknowledged.step_to(N::Failed).is_err());
+        assert_eq!(N::Sent.step_to(N::Sent), Err(StepError::Same("sent")));
+    }
+}

@@ -4,6 +4,10 @@ use chrono::NaiveDate;
 use rusqlite::OptionalExtension;
 use serde_json::{Value, json};
 
+use super::checklist::{
+    AddAppointment, AddReferral, CancelAppointment, SetAppointment, SetConsent, SetNotification,
+    SetReferralStatus, SetTransport,
+};
 use super::error::{SqlContext, StoreError};
 use super::outbox::{AuditRow, Event, Head, Writer};
 use super::rows::{self, Col, Cols};
@@ -12,12 +16,16 @@ use crate::domain::events::EventType;
 use crate::domain::role::Context;
 use crate::domain::{
     Action, BarrierReason, CarePlanStatus, Certainty, ChangeReason, ContactKind, DmeStatus,
-    FlagStatus, MarkKind, MedClass, MediCal, MilestoneCode, NaloxoneStatus, ReleaseSource,
-    ReleaseType, Screening, SupplyStatus, WarmHandoff,
+    FlagStatus, MarkKind, MedClass, MediCal, MilestoneCode, MilestoneState, NaloxoneStatus,
+    ReleaseSource, ReleaseType, Rules, Screening, Step, StepError, SupplyStatus, WarmHandoff,
+    readiness,
 };
 
 /// Release dates further away than this are typing mistakes, not sentences we plan for.
 const MAX_YEARS_AHEAD: i64 = 10;
+/// A release date this long past is a typing mistake: someone still held that long after their
+/// expected date would have been corrected already.
+const MAX_DAYS_PAST: i64 = 366;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeReleaseDate {
@@ -65,6 +73,8 @@ pub struct SetMedicationSupply {
     /// The medication row's version.
     pub version: i64,
     pub supply: SupplyStatus,
+    /// Required when the change goes back a step (see [`SupplyStatus::step_to`]).
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +109,8 @@ pub struct SetDmeStatus {
     /// The DME row's version.
     pub version: i64,
     pub status: DmeStatus,
+    /// Required when the change goes back a step (see [`DmeStatus::step_to`]).
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +208,14 @@ macro_rules! commands {
 
 commands!(
     ChangeReleaseDate,
+    SetConsent,
+    AddAppointment,
+    SetAppointment,
+    CancelAppointment,
+    SetTransport,
+    AddReferral,
+    SetReferralStatus,
+    SetNotification,
     FlagDateChange,
     DecideDateFlag,
     AcknowledgeDateChange,
@@ -216,6 +236,41 @@ commands!(
     MarkMilestone,
 );
 
+impl Command {
+    /// The permission the command needs (the UI greys what the role may not do). Assigning a
+    /// care manager may further depend on the contact's organisation.
+    pub fn action(&self) -> Action {
+        use Action as A;
+        match self {
+            Self::ChangeReleaseDate(_) | Self::DecideDateFlag(_) => A::SetReleaseDate,
+            Self::FlagDateChange(_) => A::FlagDateChange,
+            Self::AcknowledgeDateChange(_) => A::AcknowledgeDateChange,
+            Self::SetMedicationSupply(_)
+            | Self::AddMedication(_)
+            | Self::RemoveMedication(_)
+            | Self::SetNaloxone(_) => A::ConfirmMedication,
+            Self::SetDmeStatus(_) | Self::AddDme(_) => A::ConfirmDme,
+            Self::AssignCareTeam(_) => A::AssignCareManager,
+            Self::SetMediCal(_) => A::EditMediCal,
+            Self::SetScreening(_) => A::EditScreening,
+            Self::SetConsent(_) => A::EditConsent,
+            Self::SetCarePlan(_)
+            | Self::SetWarmHandoff(_)
+            | Self::AddAppointment(_)
+            | Self::SetAppointment(_)
+            | Self::CancelAppointment(_) => A::EditCarePlan,
+            Self::SetTransport(_) | Self::AddReferral(_) | Self::SetReferralStatus(_) => {
+                A::EditServices
+            }
+            Self::SetNotification(_) => A::RecordNotifications,
+            Self::RecordBarrier(_)
+            | Self::ResolveBarrier(_)
+            | Self::AddNote(_)
+            | Self::MarkMilestone(_) => A::RecordBarrier,
+        }
+    }
+}
+
 impl Store {
     /// Applies one command in one transaction: the change, one audit row, at most one event.
     pub fn apply(&mut self, actor: &Actor, command: impl Into<Command>) -> Result<Saved> {
@@ -226,7 +281,12 @@ impl Store {
 
 /// Opens the person for a command: exists, the role may do `action`, and (for edits of the
 /// person row) the version still matches what the user read.
-fn begin(w: &Writer<'_>, person_id: &str, action: Action, read: Option<i64>) -> Result<Head> {
+pub(super) fn begin(
+    w: &Writer<'_>,
+    person_id: &str,
+    action: Action,
+    read: Option<i64>,
+) -> Result<Head> {
     let head = w.person(person_id)?;
     w.allow(action, head.context)?;
     if let Some(read) = read {
@@ -235,7 +295,7 @@ fn begin(w: &Writer<'_>, person_id: &str, action: Action, read: Option<i64>) -> 
     Ok(head)
 }
 
-fn audit_row<'a>(
+pub(super) fn audit_row<'a>(
     head: &'a Head,
     kind: &'static str,
     entity: &'static str,
@@ -254,17 +314,39 @@ fn audit_row<'a>(
     }
 }
 
-fn milestone_event(code: MilestoneCode, state: Option<&str>, w: &Writer<'_>) -> Event {
-    Event {
-        kind: EventType::MilestoneChanged,
-        data: json!({"code": code.code(), "state": state, "at": w.now_ts()}),
-        part2: false,
+/// The `milestone_changed` event of `code` as the record stands after the change (read inside
+/// the transaction): the hub learns the milestone's state, never the detail behind it.
+pub(super) fn milestone_event(w: &Writer<'_>, head: &Head, code: MilestoneCode) -> Result<Event> {
+    let record = super::load::load_one(w.tx, &head.id)?
+        .ok_or_else(|| StoreError::invalid(format!("no person with id {}", head.id)))?;
+    let status = readiness(&record, w.today, &Rules::default())
+        .get(code)
+        .cloned()
+        .ok_or_else(|| StoreError::invalid(format!("no milestone {code}")))?;
+    let state = match status.state {
+        MilestoneState::Done => "done",
+        MilestoneState::NotNeeded => "not_needed",
+        MilestoneState::Blocked => "blocked",
+        MilestoneState::Pending | MilestoneState::DueSoon | MilestoneState::Overdue => "pending",
+    };
+    let mut data = json!({"code": code.code(), "state": state, "at": super::codec::date(w.today)});
+    if let Some(barrier) = record.open_barrier(code).filter(|_| state == "blocked") {
+        data["barrier"] = json!(barrier.reason.code());
+        if !barrier.text.trim().is_empty() {
+            data["barrier_text"] = json!(barrier.text.chars().take(200).collect::<String>());
+        }
     }
+    Ok(Event {
+        kind: EventType::MilestoneChanged,
+        data,
+        part2: false,
+    })
 }
 
 fn check_reason(reason: ChangeReason, text: &str) -> Result<()> {
     if reason == ChangeReason::Other && text.trim().is_empty() {
-        return Err(StoreError::invalid(
+        return Err(StoreError::field(
+            "reason",
             "a release-date change for reason \"other\" needs a few words saying why",
         ));
     }
@@ -273,13 +355,69 @@ fn check_reason(reason: ChangeReason, text: &str) -> Result<()> {
 
 fn check_date(w: &Writer<'_>, date: Option<NaiveDate>) -> Result<()> {
     if let Some(d) = date {
-        if (d - w.today).num_days().abs() > MAX_YEARS_AHEAD * 366 {
-            return Err(StoreError::invalid(format!(
-                "release date {d} is more than {MAX_YEARS_AHEAD} years away; check the year"
-            )));
+        let days = (d - w.today).num_days();
+        if days > MAX_YEARS_AHEAD * 366 {
+            return Err(StoreError::field(
+                "release date",
+                format!("{d} is more than {MAX_YEARS_AHEAD} years away; check the year"),
+            ));
+        }
+        if days < -MAX_DAYS_PAST {
+            return Err(StoreError::field(
+                "release date",
+                format!("{d} is more than a year in the past; check the year"),
+            ));
         }
     }
     Ok(())
+}
+
+/// A day that must lie within `past` days before and `ahead` days after today.
+pub(super) fn check_day(
+    w: &Writer<'_>,
+    field: &'static str,
+    date: Option<NaiveDate>,
+    past: i64,
+    ahead: i64,
+) -> Result<()> {
+    if let Some(d) = date {
+        let days = (d - w.today).num_days();
+        if days > ahead {
+            return Err(StoreError::field(
+                field,
+                format!("{d} is more than {ahead} days ahead; check the year"),
+            ));
+        }
+        if days < -past {
+            return Err(StoreError::field(
+                field,
+                format!("{d} is more than {past} days in the past; check the year"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A status change must follow the item's path; going back needs a reason.
+pub(super) fn check_step(
+    field: &'static str,
+    step: std::result::Result<Step, StepError>,
+    reason: &str,
+) -> Result<()> {
+    match step {
+        Ok(Step::Forward) => Ok(()),
+        Ok(Step::Back) if reason.trim().is_empty() => Err(StoreError::field(
+            "reason",
+            format!("going back a step in {field} needs a reason"),
+        )),
+        Ok(Step::Back) => Ok(()),
+        Err(e) => Err(StoreError::field(field, e.to_string())),
+    }
+}
+
+/// The reason of a step back, recorded in the audit row; None for a forward step.
+fn step_reason(reason: &str) -> Option<String> {
+    Some(reason.trim().to_string()).filter(|r| !r.is_empty())
 }
 
 struct NewDate<'a> {
@@ -398,7 +536,7 @@ impl FlagDateChange {
         let event = Event {
             kind: EventType::ReleaseDateFlagged,
             data: json!({
-                "flag_id": id,
+                "flag_id": id.to_string(),
                 "proposed": self.proposed.map(super::codec::date),
                 "reason": self.reason.code(),
             }),
@@ -562,29 +700,38 @@ impl AcknowledgeDateChange {
     }
 }
 
+/// A removed medication tells the hub it is no longer needed: the contract has no "removed".
+const REMOVED: &str = "not_needed";
+
 /// The event of a medication change. Part 2 items say only their class: never the drug.
 fn medication_event(w: &Writer<'_>, head: &Head, id: i64, status: &str) -> Result<Event> {
-    let (name, class): (String, String) =
-        w.tx.prepare_cached("SELECT name, class FROM medications WHERE person_id = ?1 AND id = ?2")
-            .and_then(|mut s| {
-                s.query_row(rusqlite::params![head.id, id], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+    let (name, class, lai, next_dose): (String, String, bool, Option<String>) =
+        w.tx.prepare_cached(
+            "SELECT name, class, lai, next_dose FROM medications WHERE person_id = ?1 AND id = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row(rusqlite::params![head.id, id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
-            .ctx("reading the medication")?;
+        })
+        .ctx("reading the medication")?;
     let part2 = class.parse::<MedClass>().is_ok_and(MedClass::is_part2);
     let days_supply = (status != SupplyStatus::NotNeeded.code()
         && status != SupplyStatus::Refused.code()
-        && status != "removed")
+        && status != REMOVED)
         .then_some(30);
     let mut data = json!({
-        "item_id": id,
+        "item": id.to_string(),
         "class": class,
         "status": status,
-        "days_supply": days_supply,
+        "long_acting_injectable": lai,
+        "next_dose": next_dose,
     });
+    if let Some(days) = days_supply {
+        data["days_supply"] = json!(days);
+    }
     if !part2 {
-        data["item"] = Value::from(name);
+        data["name"] = Value::from(name);
     }
     Ok(Event {
         kind: EventType::MedicationStatusChanged,
@@ -597,6 +744,16 @@ impl SetMedicationSupply {
     fn run(&self, w: &Writer<'_>) -> Result<Saved> {
         let head = begin(w, &self.person_id, Action::ConfirmMedication, None)?;
         let version = w.bump_item("medications", &head, self.medication_id, self.version)?;
+        let current: SupplyStatus =
+            w.tx.prepare_cached("SELECT supply FROM medications WHERE person_id = ?1 AND id = ?2")
+                .and_then(|mut s| {
+                    s.query_row(rusqlite::params![head.id, self.medication_id], |r| {
+                        use super::codec::RowExt;
+                        r.code(0)
+                    })
+                })
+                .ctx("reading the medication")?;
+        check_step("supply", current.step_to(self.supply), &self.reason)?;
         let change = rows::update(
             w,
             "medications",
@@ -615,7 +772,7 @@ impl SetMedicationSupply {
             "medication",
             Some(self.medication_id),
             change,
-            None,
+            step_reason(&self.reason),
         );
         w.finish(&head, version, row, Some(event))
     }
@@ -625,7 +782,7 @@ impl AddMedication {
     fn run(&self, w: &Writer<'_>) -> Result<Saved> {
         let head = begin(w, &self.person_id, Action::ConfirmMedication, None)?;
         if self.name.trim().is_empty() {
-            return Err(StoreError::invalid("a medication needs a name"));
+            return Err(StoreError::field("name", "a medication needs a name"));
         }
         let (id, after) = rows::insert(
             w,
@@ -659,11 +816,14 @@ impl RemoveMedication {
     fn run(&self, w: &Writer<'_>) -> Result<Saved> {
         let head = begin(w, &self.person_id, Action::ConfirmMedication, None)?;
         if self.reason.trim().is_empty() {
-            return Err(StoreError::invalid("say why the medication is removed"));
+            return Err(StoreError::field(
+                "reason",
+                "say why the medication is removed",
+            ));
         }
         let version = w.bump_item("medications", &head, self.medication_id, self.version)?;
         // The event reads the row, so it is built before the row goes.
-        let event = medication_event(w, &head, self.medication_id, "removed")?;
+        let event = medication_event(w, &head, self.medication_id, REMOVED)?;
         let before = rows::delete(
             w,
             "medications",
@@ -692,21 +852,42 @@ impl RemoveMedication {
 }
 
 /// A person-row edit with a milestone event: check, update, bump, audit, event.
-fn edit_person(
+pub(super) fn edit_person(
     w: &Writer<'_>,
     person_id: &str,
     read: i64,
     action: Action,
     kind: &'static str,
     cols: Cols,
-    event: impl FnOnce(&Head) -> Option<Event>,
+    event: impl Into<Reported>,
 ) -> Result<Saved> {
     let head = begin(w, person_id, action, Some(read))?;
     let change = rows::update(w, "persons", &head, None, cols)?;
     let version = w.bump_person(&head)?;
-    let event = event(&head);
+    let event = event.into().event(w, &head)?;
     let row = audit_row(&head, kind, "person", None, change, None);
-    w.finish(&head, version, row, event)
+    w.finish(&head, version, row, Some(event))
+}
+
+/// What a change tells the hub: the state of a milestone after it, or an event of its own.
+pub(super) enum Reported {
+    Milestone(MilestoneCode),
+    Event(Event),
+}
+
+impl From<MilestoneCode> for Reported {
+    fn from(code: MilestoneCode) -> Self {
+        Self::Milestone(code)
+    }
+}
+
+impl Reported {
+    pub(super) fn event(self, w: &Writer<'_>, head: &Head) -> Result<Event> {
+        match self {
+            Self::Milestone(code) => milestone_event(w, head, code),
+            Self::Event(e) => Ok(e),
+        }
+    }
 }
 
 impl SetNaloxone {
@@ -719,7 +900,7 @@ impl SetNaloxone {
             Action::ConfirmMedication,
             "naloxone_set",
             vec![("naloxone", state.sql())],
-            |_| Some(milestone_event(MilestoneCode::Naloxone, state, w)),
+            MilestoneCode::Naloxone,
         )
     }
 }
@@ -731,7 +912,7 @@ fn dme_event(w: &Writer<'_>, head: &Head, id: i64, status: DmeStatus) -> Result<
             .ctx("reading the DME item")?;
     Ok(Event {
         kind: EventType::DmeStatusChanged,
-        data: json!({"item_id": id, "item": item, "status": status.code()}),
+        data: json!({"item": id.to_string(), "kind": item, "status": status.code()}),
         part2: false,
     })
 }
@@ -740,6 +921,16 @@ impl SetDmeStatus {
     fn run(&self, w: &Writer<'_>) -> Result<Saved> {
         let head = begin(w, &self.person_id, Action::ConfirmDme, None)?;
         let version = w.bump_item("dme", &head, self.dme_id, self.version)?;
+        let current: DmeStatus =
+            w.tx.prepare_cached("SELECT status FROM dme WHERE person_id = ?1 AND id = ?2")
+                .and_then(|mut s| {
+                    s.query_row(rusqlite::params![head.id, self.dme_id], |r| {
+                        use super::codec::RowExt;
+                        r.code(0)
+                    })
+                })
+                .ctx("reading the DME item")?;
+        check_step("DME status", current.step_to(self.status), &self.reason)?;
         let change = rows::update(
             w,
             "dme",
@@ -758,7 +949,7 @@ impl SetDmeStatus {
             "dme",
             Some(self.dme_id),
             change,
-            None,
+            step_reason(&self.reason),
         );
         w.finish(&head, version, row, Some(event))
     }
@@ -768,7 +959,7 @@ impl AddDme {
     fn run(&self, w: &Writer<'_>) -> Result<Saved> {
         let head = begin(w, &self.person_id, Action::ConfirmDme, None)?;
         if self.item.trim().is_empty() {
-            return Err(StoreError::invalid("a DME item needs a name"));
+            return Err(StoreError::field("item", "a DME item needs a name"));
         }
         let (id, after) = rows::insert(
             w,
@@ -804,19 +995,46 @@ fn slot_column(slot: ContactKind) -> &'static str {
     }
 }
 
+fn slot_field(slot: ContactKind) -> &'static str {
+    match slot {
+        ContactKind::PreReleaseCm => "pre-release care manager",
+        ContactKind::EcmProvider => "post-release ECM provider",
+        ContactKind::ProbationOfficer => "probation officer",
+        ContactKind::BehavioralHealth => "behavioral health contact",
+    }
+}
+
 impl AssignCareTeam {
     fn run(&self, w: &Writer<'_>) -> Result<Saved> {
         let head = w.person(&self.person_id)?;
         let contact: Option<(String, String)> = match &self.contact_id {
             None => None,
-            Some(id) => Some(
-                w.tx.prepare_cached("SELECT name, organisation FROM contacts WHERE id = ?1")
-                    .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            Some(id) => {
+                let (name, org, kind): (String, String, String) = w
+                    .tx
+                    .prepare_cached("SELECT name, organisation, kind FROM contacts WHERE id = ?1")
+                    .and_then(|mut s| {
+                        s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                            .optional()
+                    })
                     .ctx("reading the contact")?
                     .ok_or_else(|| {
-                        StoreError::invalid(format!("no contact {id} in the directory"))
-                    })?,
-            ),
+                        StoreError::field(
+                            slot_field(self.slot),
+                            format!("no contact {id} in the directory"),
+                        )
+                    })?;
+                if kind != self.slot.code() {
+                    let label = kind
+                        .parse::<ContactKind>()
+                        .map_or("another role", |k| k.label());
+                    return Err(StoreError::field(
+                        slot_field(self.slot),
+                        format!("{name} is listed as {label}, not {}", self.slot.label()),
+                    ));
+                }
+                Some((name, org))
+            }
         };
         // "Own organisation": a care manager may assign people of their own organisation.
         let user_org: Option<String> =
@@ -873,17 +1091,15 @@ impl SetMediCal {
                 ("mcp_name", m.mcp_name.clone().sql()),
                 ("former_foster_youth", m.former_foster_youth.sql()),
             ],
-            |_| {
-                Some(Event {
-                    kind: EventType::MediCalStatusChanged,
-                    data: json!({
-                        "status": m.status.code(),
-                        "mcp": m.mcp_name,
-                        "former_foster_youth": m.former_foster_youth,
-                    }),
-                    part2: false,
-                })
-            },
+            Reported::Event(Event {
+                kind: EventType::MediCalStatusChanged,
+                data: json!({
+                    "status": m.status.code(),
+                    "mcp": m.mcp_name,
+                    "former_foster_youth": m.former_foster_youth,
+                }),
+                part2: false,
+            }),
         )
     }
 }
@@ -906,8 +1122,8 @@ impl SetScreening {
                 ("screening_result", result.sql()),
                 ("screening_needs", needs_json(&self.screening).sql()),
             ],
-            // Health needs stay local: the hub learns only the outcome.
-            |_| Some(milestone_event(MilestoneCode::Screening, Some(result), w)),
+            // Health needs stay local: the hub learns only the milestone's state.
+            MilestoneCode::Screening,
         )
     }
 }
@@ -922,7 +1138,7 @@ impl SetCarePlan {
             Action::EditCarePlan,
             "care_plan_set",
             vec![("care_plan", state.sql())],
-            |_| Some(milestone_event(MilestoneCode::CarePlan, Some(state), w)),
+            MilestoneCode::CarePlan,
         )
     }
 }
@@ -940,11 +1156,7 @@ impl SetWarmHandoff {
                 ("warm_handoff", state.sql()),
                 ("warm_handoff_on", self.handoff.scheduled_on.sql()),
             ],
-            |_| {
-                let mut e = milestone_event(MilestoneCode::WarmHandoff, Some(state), w);
-                e.data["scheduled_on"] = json!(self.handoff.scheduled_on.map(super::codec::date));
-                Some(e)
-            },
+            MilestoneCode::WarmHandoff,
         )
     }
 }
@@ -953,7 +1165,8 @@ impl RecordBarrier {
     fn run(&self, w: &Writer<'_>) -> Result<Saved> {
         let head = begin(w, &self.person_id, Action::RecordBarrier, None)?;
         if self.reason == BarrierReason::Other && self.text.trim().is_empty() {
-            return Err(StoreError::invalid(
+            return Err(StoreError::field(
+                "text",
                 "a barrier for reason \"other\" needs a few words",
             ));
         }
@@ -1021,7 +1234,7 @@ impl AddNote {
     fn run(&self, w: &Writer<'_>) -> Result<Saved> {
         let head = begin(w, &self.person_id, Action::RecordBarrier, None)?;
         if self.text.trim().is_empty() {
-            return Err(StoreError::invalid("the note is empty"));
+            return Err(StoreError::field("note", "the note is empty"));
         }
         let (id, after) = rows::insert(
             w,
@@ -1076,7 +1289,7 @@ impl MarkMilestone {
             ])
         })
         .ctx("writing the mark")?;
-        let event = milestone_event(self.milestone, Some(self.kind.code()), w);
+        let event = milestone_event(w, &head, self.milestone)?;
         let row = audit_row(
             &head,
             "milestone_marked",

@@ -49,6 +49,13 @@ pub enum StoreError {
     #[error("{0}")]
     Invalid(String),
 
+    /// One field of the input is wrong; the UI shows `problem` next to `field`.
+    #[error("{field}: {problem}")]
+    Field {
+        field: &'static str,
+        problem: String,
+    },
+
     #[error("{}: {context}: {source}", .path.display())]
     Sqlite {
         path: PathBuf,
@@ -85,6 +92,13 @@ impl StoreError {
 
     pub(crate) fn invalid(msg: impl Into<String>) -> Self {
         Self::Invalid(msg.into())
+    }
+
+    pub(crate) fn field(field: &'static str, problem: impl Into<String>) -> Self {
+        Self::Field {
+            field,
+            problem: problem.into(),
+        }
     }
 }
 

@@ -42,8 +42,8 @@ enum Scope<'a> {
 impl Scope<'_> {
     fn persons_where(&self) -> &'static str {
         match self {
-            Self::Board => "custody IN ('in_custody', 'left_roster')",
-            Self::One(_) => "id = ?1",
+            Self::Board => "persons NOT INDEXED WHERE custody IN ('in_custody', 'left_roster')",
+            Self::One(_) => "persons WHERE id = ?1",
         }
     }
     /// Child rows of the board are read whole and matched in memory: a filtered read costs a
@@ -85,7 +85,10 @@ fn needs(idx: usize, json: &str) -> rusqlite::Result<BTreeSet<HealthNeed>> {
     let bad = |e: Box<dyn std::error::Error + Send + Sync>| {
         rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e)
     };
-    let codes: Vec<String> = serde_json::from_str(json).map_err(|e| bad(Box::new(e)))?;
+    if json == "[]" {
+        return Ok(BTreeSet::new());
+    }
+    let codes: Vec<&str> = serde_json::from_str(json).map_err(|e| bad(Box::new(e)))?;
     codes
         .iter()
         .map(|c| c.parse::<HealthNeed>().map_err(|e| bad(Box::new(e))))
@@ -101,7 +104,7 @@ fn person_row(
     let facility = facilities.get(&facility_id).cloned().ok_or_else(|| {
         rusqlite::Error::InvalidColumnName(format!("unknown facility {facility_id}"))
     })?;
-    let needs_json: String = r.get(19)?;
+    let needs_json = r.get_ref(19)?.as_str()?;
     let person = Person {
         id: r.get(0)?,
         booking_id: r.get(1)?,
@@ -131,7 +134,7 @@ fn person_row(
     };
     rec.screening = Screening {
         result: r.code(18)?,
-        needs: needs(19, &needs_json)?,
+        needs: needs(19, needs_json)?,
     };
     rec.consent = Consent {
         scope: r.opt_code(20)?,
@@ -160,14 +163,15 @@ fn person_row(
     Ok(rec)
 }
 
-/// Where the rows of the child tables go: the person's position in the loaded records.
+/// Where the rows of the child tables come from.
 struct Grouping<'a> {
     conn: &'a Connection,
     scope: &'a Scope<'a>,
-    index: HashMap<String, usize>,
 }
 
 /// Runs one query over a child table and hands each row to `add` with its person's record.
+/// `records` are sorted by id and the rows come in person order (the primary key's), so one
+/// merge pass matches them: no map of ids, no copy of an id per person.
 fn children(
     g: &Grouping<'_>,
     records: &mut [PersonRecord],
@@ -183,10 +187,16 @@ fn children(
     let what = format!("loading {table}");
     let mut stmt = g.conn.prepare_cached(&sql).ctx(&what)?;
     let mut rows = stmt.query(params_from_iter(g.scope.params())).ctx(&what)?;
+    let mut at = 0;
     while let Some(row) = rows.next().ctx(&what)? {
         let pid = row.get_ref(0).and_then(|v| Ok(v.as_str()?)).ctx(&what)?;
-        if let Some(rec) = g.index.get(pid).and_then(|&i| records.get_mut(i)) {
-            add(rec, row).ctx(&what)?;
+        while records.get(at).is_some_and(|r| r.person.id.as_str() < pid) {
+            at += 1;
+        }
+        match records.get_mut(at) {
+            Some(rec) if rec.person.id == pid => add(rec, row).ctx(&what)?,
+            Some(_) => {}
+            None => break,
         }
     }
     Ok(())
@@ -207,10 +217,9 @@ fn load(conn: &Connection, scope: &Scope<'_>) -> Result<Vec<PersonRecord>> {
         .into_iter()
         .map(|c| (c.id.clone(), c))
         .collect();
-    let sql = format!(
-        "SELECT {PERSON_COLUMNS} FROM persons WHERE {}",
-        scope.persons_where()
-    );
+    // One pass over the table in storage order: through an index SQLite would look each row
+    // up again and sort the result in a temporary B-tree, several times slower.
+    let sql = format!("SELECT {PERSON_COLUMNS} FROM {}", scope.persons_where());
     let mut stmt = conn.prepare_cached(&sql).ctx("loading persons")?;
     let mut records: Vec<PersonRecord> = stmt
         .query_map(params_from_iter(scope.params()), |r| {
@@ -218,19 +227,10 @@ fn load(conn: &Connection, scope: &Scope<'_>) -> Result<Vec<PersonRecord>> {
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .ctx("loading persons")?;
-    // Sorting here rather than in SQL spares a temporary B-tree of whole rows.
-    records.sort_unstable_by(|a, b| {
-        let key = |r: &PersonRecord| (r.release.date.is_none(), r.release.date);
-        key(a)
-            .cmp(&key(b))
-            .then_with(|| a.person.booking_id.cmp(&b.person.booking_id))
-    });
-    let index: HashMap<String, usize> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.person.id.clone(), i))
-        .collect();
-    let g = Grouping { conn, scope, index };
+    // In id order, the order of every child table's key, for the merge in `children`. SQLite
+    // compares TEXT with memcmp (BINARY collation), as Rust compares `str`.
+    records.sort_unstable_by(|a, b| a.person.id.cmp(&b.person.id));
+    let g = Grouping { conn, scope };
     let recs = records.as_mut_slice();
 
     children(
@@ -408,6 +408,13 @@ fn load(conn: &Connection, scope: &Scope<'_>) -> Result<Vec<PersonRecord>> {
             Ok(())
         },
     )?;
+    // Sorting here rather than in SQL spares a temporary B-tree of whole rows.
+    records.sort_unstable_by(|a, b| {
+        let key = |r: &PersonRecord| (r.release.date.is_none(), r.release.date);
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| a.person.booking_id.cmp(&b.person.booking_id))
+    });
     Ok(records)
 }
 
@@ -445,11 +452,23 @@ fn read_contacts(conn: &Connection) -> Result<Vec<Contact>> {
     .ctx("loading the directory")
 }
 
+/// One person inside a write transaction, for events that report a milestone's state.
+pub(super) fn load_one(conn: &Connection, person_id: &str) -> Result<Option<PersonRecord>> {
+    Ok(load(conn, &Scope::One(person_id))?.pop())
+}
+
 impl Store {
     /// Everyone the board shows (in custody, or gone from the roster), soonest release first and
     /// unknown dates last.
     pub fn load_records(&self) -> Result<Vec<PersonRecord>> {
-        load(&self.conn, &Scope::Board).map_err(|e| e.at(&self.path))
+        let started = std::time::Instant::now();
+        let records = load(&self.conn, &Scope::Board).map_err(|e| e.at(&self.path))?;
+        tracing::debug!(
+            people = records.len(),
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "board loaded"
+        );
+        Ok(records)
     }
 
     /// One person, whatever their custody status.

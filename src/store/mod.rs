@@ -4,6 +4,7 @@
 //! row and at most one outbox event, after a permission check and an optimistic version check.
 
 pub mod audit_query;
+mod checklist;
 mod codec;
 mod commands;
 mod error;
@@ -23,6 +24,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use crate::clock::Clock;
 use crate::domain::{PermissionMatrix, Role};
 
+pub use checklist::{
+    AddAppointment, AddReferral, CancelAppointment, SetAppointment, SetConsent, SetNotification,
+    SetReferralStatus, SetTransport,
+};
 pub use commands::{
     AcknowledgeDateChange, AddDme, AddMedication, AddNote, AssignCareTeam, ChangeReleaseDate,
     Command, DecideDateFlag, FlagDateChange, MarkMilestone, RecordBarrier, RemoveMedication,

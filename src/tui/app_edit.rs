@@ -28,6 +28,26 @@ fn context(record: Option<&PersonRecord>) -> Context {
 }
 
 impl App {
+    /// How a checklist item is named in a dialog title; a protected medication stays unnamed for
+    /// roles that may not see Part 2 details.
+    fn item_label(&self, record: &PersonRecord, item: Item) -> String {
+        match item {
+            Item::Medication(id) => match record.medications.iter().find(|m| m.id == id) {
+                Some(m) if m.is_part2() && !self.may_see_part2(record) => {
+                    "a protected medication".into()
+                }
+                Some(m) => m.name.clone(),
+                None => "the medication".into(),
+            },
+            Item::Naloxone => "naloxone".into(),
+            Item::Dme(id) => record
+                .dme
+                .iter()
+                .find(|d| d.id == id)
+                .map_or_else(|| "the DME item".into(), |d| d.item.clone()),
+        }
+    }
+
     /// Whether the signed-in role may use `editor` on the selected person, or why not. The view
     /// greys what this refuses, with the reason; the store checks again on save.
     pub fn editor_state(&self, editor: Editor) -> Result<(), String> {
@@ -231,6 +251,9 @@ impl App {
             FormKind::RemoveMedication { id: item, version } => {
                 checklist::remove_submit(form, id, *item, *version)
             }
+            FormKind::StepBack { item, to, version } => {
+                checklist::step_back_submit(form, id, *item, *to, *version)
+            }
             FormKind::AuditFilter => None,
         };
         match command {
@@ -278,10 +301,24 @@ impl App {
                 let Some(Dialog::Checklist(c)) = self.dialogs.last_mut() else {
                     return;
                 };
-                if let Some(command) = c.confirm(&record) {
-                    c.saving = true;
-                    c.banner = None;
-                    self.effects.push(Effect::Save(command));
+                match c.confirm(&record) {
+                    Some(checklist::Confirm::Save(command)) => {
+                        c.saving = true;
+                        c.banner = None;
+                        self.effects.push(Effect::Save(command));
+                    }
+                    Some(checklist::Confirm::NeedsReason { item, to, version }) => {
+                        // The reason dialog saves it; what is pending here would be stale after.
+                        c.pending = None;
+                        let what = self.item_label(&record, item);
+                        self.dialogs.push(Dialog::Form(FormDialog {
+                            kind: FormKind::StepBack { item, to, version },
+                            person_id: record.person.id.clone(),
+                            version: record.version,
+                            form: checklist::step_back_form(&what, to),
+                        }));
+                    }
+                    None => {}
                 }
             }
             Action::ItemAdd => {
@@ -536,6 +573,9 @@ impl App {
                                 if let Some(m) = record.medications.iter().find(|m| m.id == *id) {
                                     *version = m.version;
                                 }
+                            }
+                            if let FormKind::StepBack { item, version, .. } = &mut d.kind {
+                                *version = checklist::version_of(record, *item).unwrap_or(*version);
                             }
                             d.form.banner = Some(Banner::Reloaded);
                         }

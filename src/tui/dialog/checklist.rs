@@ -3,7 +3,7 @@
 //! skips a required one is refused before anything is saved.
 
 use super::form::{Banner, Field, Form, options, parse_date, pick};
-use crate::domain::{DmeStatus, MedClass, NaloxoneStatus, PersonRecord, SupplyStatus};
+use crate::domain::{DmeStatus, MedClass, NaloxoneStatus, PersonRecord, Step, SupplyStatus};
 use crate::store::{
     AddDme, AddMedication, Command, SetDmeStatus, SetMedicationSupply, SetNaloxone,
 };
@@ -62,39 +62,16 @@ impl Status {
     }
 }
 
-/// Forward moves along the main path may not skip a step; corrections backwards and the side
-/// exits (Rx sent, refused, not needed) are always allowed.
-pub fn check_step(from: Status, to: Status) -> Result<(), String> {
-    let skip = |path: &[&'static str], from: Option<usize>, to: Option<usize>| match (from, to) {
-        (Some(f), Some(t)) if t > f + 1 => Err(format!(
-            "{} → {} skips \"{}\"",
-            path.get(f).copied().unwrap_or(""),
-            path.get(t).copied().unwrap_or(""),
-            path.get(f + 1).copied().unwrap_or("")
-        )),
-        (None, Some(t)) if t > 1 => Err(format!(
-            "back on the path it starts again at \"{}\"",
-            path.get(1).copied().unwrap_or("")
-        )),
-        _ => Ok(()),
+/// Whether `from` may become `to`, by the domain's status paths: `Ok(true)` when the change
+/// undoes a confirmed step and so needs a reason.
+pub fn check_step(from: Status, to: Status) -> Result<bool, String> {
+    let step = match (from, to) {
+        _ if from == to => return Ok(false),
+        (Status::Supply(f), Status::Supply(t)) => f.step_to(t),
+        (Status::Dme(f), Status::Dme(t)) => f.step_to(t),
+        _ => return Ok(false),
     };
-    match (from, to) {
-        (Status::Supply(f), Status::Supply(t)) => {
-            use SupplyStatus as S;
-            let path = [S::ToOrder, S::Ordered, S::Ready, S::GivenInHand];
-            let labels: Vec<&'static str> = path.iter().map(|s| s.label()).collect();
-            let at = |s: S| path.iter().position(|p| *p == s);
-            skip(&labels, at(f), at(t))
-        }
-        (Status::Dme(f), Status::Dme(t)) => {
-            use DmeStatus as D;
-            let path = [D::Identified, D::Ordered, D::Ready, D::Delivered];
-            let labels: Vec<&'static str> = path.iter().map(|s| s.label()).collect();
-            let at = |s: D| path.iter().position(|p| *p == s);
-            skip(&labels, at(f), at(t))
-        }
-        _ => Ok(()),
-    }
+    step.map(|s| s == Step::Back).map_err(|e| e.to_string())
 }
 
 /// The items in checklist order: medications, naloxone, DME.
@@ -196,40 +173,101 @@ impl Checklist {
         });
     }
 
-    /// Enter: the command for the pending change, when it is allowed.
-    pub fn confirm(&mut self, record: &PersonRecord) -> Option<Command> {
+    /// Enter: what the pending change needs before it can be saved.
+    pub fn confirm(&mut self, record: &PersonRecord) -> Option<Confirm> {
         let (item, now) = self.current(record)?;
         let pending = self.pending.as_mut().filter(|p| p.item == item)?;
-        if let Err(e) = check_step(now, pending.to) {
-            pending.error = Some(e);
-            return None;
+        match check_step(now, pending.to) {
+            Err(e) => {
+                pending.error = Some(e);
+                None
+            }
+            Ok(_) if pending.to == now => None,
+            Ok(true) => Some(Confirm::NeedsReason {
+                item,
+                to: pending.to,
+                version: pending.version,
+            }),
+            Ok(false) => command_for(&record.person.id, item, pending.to, pending.version, "")
+                .map(Confirm::Save),
         }
-        let person_id = record.person.id.clone();
-        let version = pending.version;
-        Some(match (item, pending.to) {
-            (Item::Medication(id), Status::Supply(supply)) => SetMedicationSupply {
-                person_id,
-                medication_id: id,
-                version,
-                supply,
-            }
-            .into(),
-            (Item::Dme(id), Status::Dme(status)) => SetDmeStatus {
-                person_id,
-                dme_id: id,
-                version,
-                status,
-            }
-            .into(),
-            (Item::Naloxone, Status::Naloxone(status)) => SetNaloxone {
-                person_id,
-                version,
-                status,
-            }
-            .into(),
-            _ => return None,
-        })
     }
+}
+
+/// What Enter on a pending checklist change leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Confirm {
+    Save(Command),
+    /// Going back undoes someone's confirmation: ask why first.
+    NeedsReason {
+        item: Item,
+        to: Status,
+        version: i64,
+    },
+}
+
+/// The store command that sets `item` to `to`; `reason` explains a step back.
+pub fn command_for(
+    person_id: &str,
+    item: Item,
+    to: Status,
+    version: i64,
+    reason: &str,
+) -> Option<Command> {
+    let person_id = person_id.to_string();
+    let reason = reason.to_string();
+    Some(match (item, to) {
+        (Item::Medication(id), Status::Supply(supply)) => SetMedicationSupply {
+            person_id,
+            medication_id: id,
+            version,
+            supply,
+            reason,
+        }
+        .into(),
+        (Item::Dme(id), Status::Dme(status)) => SetDmeStatus {
+            person_id,
+            dme_id: id,
+            version,
+            status,
+            reason,
+        }
+        .into(),
+        (Item::Naloxone, Status::Naloxone(status)) => SetNaloxone {
+            person_id,
+            version,
+            status,
+        }
+        .into(),
+        _ => return None,
+    })
+}
+
+/// Fields: 0 reason.
+pub fn step_back_form(what: &str, to: Status) -> Form {
+    Form::new(
+        format!("Set {what} back to \"{}\"", to.label()),
+        vec![Field::text(
+            "Reason",
+            "",
+            "required: it undoes a confirmation",
+        )],
+    )
+}
+
+pub fn step_back_submit(
+    form: &mut Form,
+    person_id: &str,
+    item: Item,
+    to: Status,
+    version: i64,
+) -> Option<Command> {
+    let reason = form.text(0).trim().to_string();
+    if reason.is_empty() {
+        form.set_error(0, "say why it goes back");
+        return None;
+    }
+    command_for(person_id, item, to, version, &reason)
 }
 
 /// Fields: 0 kind, 1 name, 2 class, 3 long-acting injectable, 4 next dose.
@@ -312,22 +350,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn steps_may_not_skip() {
+    fn steps_follow_the_domain_paths() {
         use SupplyStatus as S;
         let s = Status::Supply;
-        assert!(check_step(s(S::ToOrder), s(S::Ordered)).is_ok());
+        assert_eq!(check_step(s(S::ToOrder), s(S::Ordered)), Ok(false));
         assert_eq!(
             check_step(s(S::ToOrder), s(S::Ready)),
-            Err("to order → ready skips \"ordered\"".into())
+            Err("\"to order\" cannot go to \"ready\" without \"ordered\" first".into())
+        );
+        assert_eq!(
+            check_step(s(S::Ready), s(S::Ordered)),
+            Ok(true),
+            "back one step"
         );
         assert!(
-            check_step(s(S::Ready), s(S::ToOrder)).is_ok(),
-            "corrections back"
+            check_step(s(S::Ready), s(S::ToOrder)).is_err(),
+            "one at a time"
         );
-        assert!(
-            check_step(s(S::ToOrder), s(S::Refused)).is_ok(),
-            "side exits"
-        );
+        assert_eq!(check_step(s(S::ToOrder), s(S::Refused)), Ok(false));
+        assert_eq!(check_step(s(S::Refused), s(S::ToOrder)), Ok(true), "reopen");
         assert!(check_step(s(S::Refused), s(S::Ready)).is_err());
         assert!(
             check_step(

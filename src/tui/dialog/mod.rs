@@ -123,7 +123,16 @@ pub enum FormKind {
     Note,
     Mark,
     AddItem,
-    RemoveMedication { id: i64, version: i64 },
+    RemoveMedication {
+        id: i64,
+        version: i64,
+    },
+    /// A checklist item set back a step (or reopened): asks why.
+    StepBack {
+        item: checklist::Item,
+        to: checklist::Status,
+        version: i64,
+    },
     AuditFilter,
 }
 

@@ -237,7 +237,6 @@ pub enum HubTokenAction {
 
 #[derive(Debug, Clone, Args)]
 #[command(
-    args_conflicts_with_subcommands = true,
     long_about = "Without a subcommand, sends the database's queued events to the hub until \
                   stopped (ctrl-c or SIGTERM), e.g.\n\n  \
                   reentry-board sync --db board.db --url https://hub.county.example \
@@ -294,10 +293,20 @@ pub struct SyncRunArgs {
     #[arg(long, value_name = "N", env = "REENTRY_SYNC_BATCH_SIZE")]
     pub batch_size: Option<usize>,
     /// Backoff base in milliseconds (tests; default 1000).
-    #[arg(long, value_name = "MS", env = "REENTRY_SYNC_BACKOFF_BASE_MS", hide = true)]
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "REENTRY_SYNC_BACKOFF_BASE_MS",
+        hide = true
+    )]
     pub backoff_base_ms: Option<u64>,
     /// How often a paused queue tries again, in milliseconds (tests; default 60000).
-    #[arg(long, value_name = "MS", env = "REENTRY_SYNC_PAUSE_PROBE_MS", hide = true)]
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "REENTRY_SYNC_PAUSE_PROBE_MS",
+        hide = true
+    )]
     pub pause_probe_ms: Option<u64>,
 }
 

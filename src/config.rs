@@ -253,7 +253,11 @@ mod tests {
         let c = parse("[sync]\nurl = \"https://hub.example\"\ntoken_file = \"/etc/t\"\n").unwrap();
         assert_eq!(c.sync.url.as_deref(), Some("https://hub.example"));
         let e = parse("facility_id = \"x\"\n[sync]\nurl = \"http://hub.example\"\n").unwrap_err();
-        assert_eq!((e.line, e.key.as_deref()), (Some(3), Some("sync.url")), "{e}");
+        assert_eq!(
+            (e.line, e.key.as_deref()),
+            (Some(3), Some("sync.url")),
+            "{e}"
+        );
         assert!(e.to_string().contains("plain http"), "{e}");
         let e = parse("[sync]\nurll = \"https://hub.example\"\n").unwrap_err();
         assert_eq!(e.line, Some(2), "{e}");

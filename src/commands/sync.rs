@@ -43,7 +43,10 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
             let mut store = open_store(ctx, &path, Arc::new(SystemClock))?;
             let who = actor(&store)?;
             store.discard_event(&who, event_id, reason)?;
-            writeln!(out, "discarded {event_id}; the reason is in the audit trail")?;
+            writeln!(
+                out,
+                "discarded {event_id}; the reason is in the audit trail"
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Some(SyncAction::Resume) => {

@@ -118,10 +118,7 @@ impl Store {
                     "SELECT person_id, MIN(person_seq) FROM outbox
                      WHERE state IN ('dead', 'blocked') GROUP BY person_id",
                 )
-                .and_then(|mut s| {
-                    s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                        .collect()
-                })
+                .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
                 .ctx("finding blocked people")?;
             for (person, first) in &stuck {
                 tx.prepare_cached(BLOCK_BEHIND)
@@ -314,10 +311,7 @@ impl Store {
         let rows: Vec<(String, i64)> = self
             .conn
             .prepare_cached("SELECT state, count(*) FROM outbox GROUP BY state")
-            .and_then(|mut s| {
-                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect()
-            })
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
             .ctx("counting the outbox")
             .map_err(|e| e.at(&self.path))?;
         for (state, n) in rows {
@@ -382,9 +376,8 @@ impl Store {
         self.write(actor, |w| {
             w.allow_admin()?;
             let (person, person_seq, state) = stuck_event(w.tx, &event_id)?;
-            let moved = w
-                .tx
-                .execute(
+            let moved =
+                w.tx.execute(
                     "UPDATE outbox SET state = 'pending', next_attempt_at = ?3, last_error = NULL
                      WHERE person_id = ?1 AND person_seq >= ?2 AND state IN ('dead', 'blocked')",
                     params![person, person_seq, w.now_ts()],
@@ -420,7 +413,10 @@ impl Store {
             let (person, person_seq, state) = stuck_event(w.tx, &event_id)?;
             w.tx.execute(
                 "UPDATE outbox SET state = 'discarded', last_error = ?2 WHERE event_id = ?1",
-                params![event_id, format!("discarded by {}: {reason}", w.actor.login)],
+                params![
+                    event_id,
+                    format!("discarded by {}: {reason}", w.actor.login)
+                ],
             )
             .ctx("discarding the event")?;
             w.tx.execute(

@@ -75,7 +75,10 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let delays: Vec<Duration> = (0..200).map(|_| b.delay(4, &mut rng)).collect();
         assert!(delays.iter().all(|d| *d <= Duration::from_secs(16)));
-        let below_half = delays.iter().filter(|d| **d < Duration::from_secs(8)).count();
+        let below_half = delays
+            .iter()
+            .filter(|d| **d < Duration::from_secs(8))
+            .count();
         assert!((50..150).contains(&below_half), "{below_half}");
     }
 

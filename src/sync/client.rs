@@ -34,7 +34,11 @@ pub enum Reply {
 pub enum Item {
     Stored,
     Deferred,
-    Rejected { status: u16, kind: String, detail: String },
+    Rejected {
+        status: u16,
+        kind: String,
+        detail: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -168,7 +172,8 @@ impl HubClient {
 
     /// POSTs the events (their stored bytes, unchanged) as one batch.
     pub async fn send(&self, payloads: &[&str], now: DateTime<Utc>) -> Reply {
-        let mut body = String::with_capacity(payloads.iter().map(|p| p.len() + 1).sum::<usize>() + 16);
+        let mut body =
+            String::with_capacity(payloads.iter().map(|p| p.len() + 1).sum::<usize>() + 16);
         body.push_str("{\"events\":[");
         for (i, p) in payloads.iter().enumerate() {
             if i > 0 {
@@ -300,7 +305,10 @@ pub fn read_token(path: &Path) -> anyhow::Result<String> {
         .find(|l| !l.is_empty() && !l.starts_with('#'))
         .with_context(|| format!("the token file {} holds no token", path.display()))?;
     if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        bail!("the token file {} holds more than one word on its token line", path.display());
+        bail!(
+            "the token file {} holds more than one word on its token line",
+            path.display()
+        );
     }
     Ok(token.to_string())
 }

@@ -218,7 +218,11 @@ impl Sender {
     ) -> anyhow::Result<Step> {
         match reply {
             Reply::Items(items) => self.record_items(now, batch, &items),
-            Reply::Status { status: 401 | 403, problem, .. } => {
+            Reply::Status {
+                status: 401 | 403,
+                problem,
+                ..
+            } => {
                 let reason = if problem.starts_with("401") {
                     format!("{problem} (the hub refused the token; check the token file)")
                 } else {
@@ -228,22 +232,39 @@ impl Sender {
                 self.store.pause_sync(now, &reason)?;
                 Ok(Step::Paused)
             }
-            Reply::Status { status: 413, problem, .. } if batch.len() > 1 => {
+            Reply::Status {
+                status: 413,
+                problem,
+                ..
+            } if batch.len() > 1 => {
                 self.batch_limit = (batch.len() / 2).max(1);
                 self.store.note_sync_attempt(now, None, Some(&problem))?;
                 Ok(Step::Sent(0))
             }
-            Reply::Status { status: 413, problem, .. } => {
+            Reply::Status {
+                status: 413,
+                problem,
+                ..
+            } => {
                 let outcomes: Vec<(i64, Delivery)> = batch
                     .iter()
-                    .map(|e| (e.seq, Delivery::Dead { error: problem.clone() }))
+                    .map(|e| {
+                        (
+                            e.seq,
+                            Delivery::Dead {
+                                error: problem.clone(),
+                            },
+                        )
+                    })
                     .collect();
                 self.store.record_deliveries(now, &outcomes)?;
                 Ok(Step::Sent(0))
             }
-            Reply::Status { retry_after, problem, .. } => {
-                self.hold_batch(now, batch, retry_after, &problem)
-            }
+            Reply::Status {
+                retry_after,
+                problem,
+                ..
+            } => self.hold_batch(now, batch, retry_after, &problem),
             Reply::Network { error, tls: true } => {
                 let reason = format!("TLS failure: {error}");
                 tracing::warn!("sync paused: TLS failure");
@@ -305,7 +326,11 @@ impl Sender {
                     Delivery::Sent
                 }
                 Item::Deferred => Delivery::Deferred,
-                Item::Rejected { status, kind, detail } => {
+                Item::Rejected {
+                    status,
+                    kind,
+                    detail,
+                } => {
                     let error = format!("{status} {kind}: {detail}");
                     last_error = Some(error.clone());
                     match (*status, kind.as_str()) {

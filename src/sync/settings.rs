@@ -161,7 +161,9 @@ impl SyncSettings {
                  `token_file` in the [sync] section",
             )?;
         let client_cert = match (
-            over.client_cert.clone().or_else(|| file.client_cert.clone()),
+            over.client_cert
+                .clone()
+                .or_else(|| file.client_cert.clone()),
             over.client_key.clone().or_else(|| file.client_key.clone()),
         ) {
             (Some(cert), Some(key)) => Some((cert, key)),
@@ -170,7 +172,10 @@ impl SyncSettings {
         };
         let batch_size = over.batch_size.unwrap_or(file.batch_size);
         if !(1..=crate::hub::MAX_BATCH).contains(&batch_size) {
-            bail!("batch size {batch_size}: must be 1 to {}", crate::hub::MAX_BATCH);
+            bail!(
+                "batch size {batch_size}: must be 1 to {}",
+                crate::hub::MAX_BATCH
+            );
         }
         let secs = |v: u64, what: &str| -> anyhow::Result<Duration> {
             if v == 0 {
@@ -180,17 +185,22 @@ impl SyncSettings {
         };
         Ok(Self {
             url,
-            facility_id: over.facility_id.clone().or_else(|| file.facility_id.clone()),
+            facility_id: over
+                .facility_id
+                .clone()
+                .or_else(|| file.facility_id.clone()),
             token_file,
             ca_file: over.ca_file.clone().or_else(|| file.ca_file.clone()),
             ca_only: over.ca_only || file.ca_only,
             client_cert,
             connect_timeout: secs(
-                over.connect_timeout_secs.unwrap_or(file.connect_timeout_secs),
+                over.connect_timeout_secs
+                    .unwrap_or(file.connect_timeout_secs),
                 "the connect timeout",
             )?,
             request_timeout: secs(
-                over.request_timeout_secs.unwrap_or(file.request_timeout_secs),
+                over.request_timeout_secs
+                    .unwrap_or(file.request_timeout_secs),
                 "the request timeout",
             )?,
             batch_size,
@@ -263,10 +273,16 @@ mod tests {
     fn https_anywhere_http_only_to_loopback() {
         assert!(parse_url("https://hub.county.example").is_ok());
         assert!(parse_url("https://hub.county.example/reentry/").is_ok());
-        for ok in ["http://127.0.0.1:8787", "http://localhost:1", "http://[::1]:80"] {
+        for ok in [
+            "http://127.0.0.1:8787",
+            "http://localhost:1",
+            "http://[::1]:80",
+        ] {
             assert!(parse_url(ok).is_ok(), "{ok}");
         }
-        let e = parse_url("http://hub.county.example").unwrap_err().to_string();
+        let e = parse_url("http://hub.county.example")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("plain http"), "{e}");
         let e = parse_url("http://10.0.0.5:8080").unwrap_err().to_string();
         assert!(e.contains("plain http"), "{e}");
@@ -289,7 +305,10 @@ mod tests {
         };
         let s = SyncSettings::resolve(&file, &over).unwrap();
         assert_eq!(s.url.as_str(), "http://127.0.0.1:9/");
-        assert_eq!(s.endpoint("events:batch"), "http://127.0.0.1:9/v1/events:batch");
+        assert_eq!(
+            s.endpoint("events:batch"),
+            "http://127.0.0.1:9/v1/events:batch"
+        );
         let e = SyncSettings::resolve(&SyncConfig::default(), &SyncOverrides::default())
             .unwrap_err()
             .to_string();

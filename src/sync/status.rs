@@ -37,7 +37,11 @@ pub struct SyncStatus {
 impl SyncStatus {
     /// Read from the database: any process can show it, whichever process sends.
     pub fn read(store: &Store, now: DateTime<Utc>) -> crate::store::Result<Self> {
-        Ok(Self::from_parts(&store.outbox_counts()?, &store.sync_state()?, now))
+        Ok(Self::from_parts(
+            &store.outbox_counts()?,
+            &store.sync_state()?,
+            now,
+        ))
     }
 
     pub fn from_parts(counts: &OutboxCounts, state: &SyncState, now: DateTime<Utc>) -> Self {
@@ -120,7 +124,9 @@ impl SyncStatus {
             }
             SyncPhase::Paused => format!(
                 "SYNC PAUSED: {}, {} queued",
-                self.paused_reason.as_deref().unwrap_or("credentials refused"),
+                self.paused_reason
+                    .as_deref()
+                    .unwrap_or("credentials refused"),
                 self.pending
             ),
         }
@@ -158,7 +164,10 @@ mod tests {
             ..SyncState::default()
         };
         let s = SyncStatus::from_parts(&OutboxCounts::default(), &ok_state, now);
-        assert_eq!((s.words(now, &Utc), s.glyph(false)), ("SYNC OK 14:02".into(), "✓"));
+        assert_eq!(
+            (s.words(now, &Utc), s.glyph(false)),
+            ("SYNC OK 14:02".into(), "✓")
+        );
 
         let queued = OutboxCounts {
             pending: 3,
@@ -187,14 +196,20 @@ mod tests {
             ..OutboxCounts::default()
         };
         let s = SyncStatus::from_parts(&rejected, &ok_state, now);
-        assert_eq!((s.words(now, &Utc), s.glyph(false)), ("1 REJECTED".into(), "✗"));
+        assert_eq!(
+            (s.words(now, &Utc), s.glyph(false)),
+            ("1 REJECTED".into(), "✗")
+        );
 
         let paused = SyncState {
             paused_reason: Some("401 unauthorized".into()),
             ..ok_state
         };
         let s = SyncStatus::from_parts(&twelve, &paused, now);
-        assert_eq!(s.words(now, &Utc), "SYNC PAUSED: 401 unauthorized, 12 queued");
+        assert_eq!(
+            s.words(now, &Utc),
+            "SYNC PAUSED: 401 unauthorized, 12 queued"
+        );
         assert_eq!(s.phase, SyncPhase::Paused);
     }
 }

@@ -392,7 +392,11 @@ impl Sender {
             if *stop.borrow() {
                 return Ok(());
             }
-            let step = self.step().await?;
+            // Stopping mid-request is safe: the event stays pending and goes again, same key.
+            let step = tokio::select! {
+                step = self.step() => step?,
+                _ = stop.changed() => return Ok(()),
+            };
             if let Some(tx) = status {
                 let now = self.status()?;
                 tx.send_if_modified(|old| {

@@ -307,7 +307,7 @@ fn kill_9_at_random_points_loses_and_doubles_nothing() {
             .spawn()
             .unwrap()
     };
-    let kills = 120;
+    let kills = 100;
     for round in 0..kills {
         if round % 10 == 0 {
             faults.drop_after_commit(1);
@@ -318,7 +318,7 @@ fn kill_9_at_random_points_loses_and_doubles_nothing() {
             setup.add_events(&mut store, p, 2);
         }
         let mut child = spawn();
-        std::thread::sleep(Duration::from_millis(rng.random_range(0..60)));
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..150)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
     }
@@ -332,7 +332,7 @@ fn kill_9_at_random_points_loses_and_doubles_nothing() {
     let mut child = spawn();
     let total = setup.outbox().len();
     wait_for("the queue to drain", Duration::from_secs(30), || {
-        setup.hub_count() == total
+        setup.states().get("sent") == Some(&total)
     });
     child.kill().unwrap();
     child.wait().unwrap();
@@ -556,6 +556,11 @@ fn a_422_dead_letters_one_person_only_and_retry_discard_are_audited() {
     assert_eq!(status.phase, SyncPhase::Rejected);
     assert_eq!((status.dead, status.blocked), (1, 3));
     assert_eq!(status.words(Utc::now(), &Utc), "4 REJECTED");
+    let undelivered = store.people_with_undelivered().unwrap();
+    assert_eq!(
+        undelivered.into_iter().collect::<Vec<_>>(),
+        vec![victim.clone()]
+    );
     let stuck = store.stuck_events().unwrap();
     assert_eq!(stuck.len(), 4);
     assert!(stuck.iter().all(|e| e.person_id == victim));
@@ -995,4 +1000,48 @@ fn bad_input_is_a_clear_error_at_start() {
     let e = run(&["--config", config.to_str().unwrap()], &token);
     assert!(e.contains("county.toml:2: sync.url"), "{e}");
     assert_eq!(setup.states().get("pending"), Some(&1), "nothing was sent");
+}
+
+// The migration that adds the sender's state keeps every outbox row and the immutability rule.
+#[test]
+fn a_database_of_schema_1_migrates_with_its_outbox_intact() {
+    let setup = Setup::new(5);
+    let before = setup.outbox();
+    {
+        // Turn the file back into what schema 1 wrote.
+        let v1 = include_str!("../src/store/migrations/0001_init.sql");
+        let start = v1.find("CREATE TABLE outbox").unwrap();
+        let end_marker = "'outbox events are immutable'); END;";
+        let end = v1.find(end_marker).unwrap() + end_marker.len();
+        let outbox_v1 = &v1[start..end];
+        let c = rusqlite::Connection::open(&setup.db).unwrap();
+        c.execute_batch(&format!(
+            "PRAGMA foreign_keys = OFF;
+             BEGIN;
+             ALTER TABLE outbox RENAME TO outbox_v2;
+             DROP INDEX outbox_due;
+             DROP TRIGGER outbox_immutable;
+             {outbox_v1}
+             INSERT INTO outbox SELECT * FROM outbox_v2;
+             DROP TABLE outbox_v2;
+             DROP TABLE sync_state;
+             PRAGMA user_version = 1;
+             COMMIT;"
+        ))
+        .unwrap();
+    }
+    let store = setup.store();
+    assert_eq!(
+        store.schema_version().unwrap(),
+        reentry_board::store::SCHEMA_VERSION
+    );
+    assert_eq!(setup.outbox(), before);
+    assert_eq!(store.sync_state().unwrap(), Default::default());
+    let c = rusqlite::Connection::open(&setup.db).unwrap();
+    let e = c
+        .execute("UPDATE outbox SET payload = '{}' WHERE seq = 1", [])
+        .unwrap_err();
+    assert!(e.to_string().contains("immutable"), "{e}");
+    c.execute("UPDATE outbox SET state = 'discarded' WHERE seq = 1", [])
+        .unwrap();
 }

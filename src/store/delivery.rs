@@ -340,6 +340,18 @@ impl Store {
         Ok(counts)
     }
 
+    /// People with events not yet delivered (queued, dead or blocked): the board marks their rows.
+    pub fn people_with_undelivered(&self) -> Result<std::collections::HashSet<String>> {
+        self.conn
+            .prepare_cached(
+                "SELECT DISTINCT person_id FROM outbox
+                 WHERE state IN ('pending', 'dead', 'blocked')",
+            )
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .ctx("finding undelivered events")
+            .map_err(|e| e.at(&self.path))
+    }
+
     /// Dead and blocked events, oldest first.
     pub fn stuck_events(&self) -> Result<Vec<StuckEvent>> {
         self.conn

@@ -131,10 +131,12 @@ impl Sender {
         let state = self.store.sync_state()?;
         if state.paused_reason.is_some() {
             let token_changed = self.client.reload_token_if_changed().unwrap_or(false);
-            let since = self.last_probe.or(state.paused_at).unwrap_or(now);
-            let probe_due = now - since
-                >= chrono::TimeDelta::from_std(self.settings.pause_probe)
-                    .unwrap_or(chrono::TimeDelta::MAX);
+            // A fresh sender tries at once: it was likely restarted because someone fixed it.
+            let probe_due = self.last_probe.is_none_or(|since| {
+                now - since
+                    >= chrono::TimeDelta::from_std(self.settings.pause_probe)
+                        .unwrap_or(chrono::TimeDelta::MAX)
+            });
             if !token_changed && !probe_due {
                 return Ok(Step::Paused);
             }
@@ -372,8 +374,13 @@ impl Sender {
             return Ok(Step::Paused);
         }
         self.store.clear_sync_pause(now)?;
-        self.store
-            .note_sync_attempt(now, None, last_error.as_deref())?;
+        // Any delivery is a success; a refused event shows in its own row and in the counts.
+        let error = if sent > 0 {
+            None
+        } else {
+            last_error.as_deref()
+        };
+        self.store.note_sync_attempt(now, None, error)?;
         if sent > 0 {
             tracing::debug!(sent, "events delivered");
         }

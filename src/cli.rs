@@ -44,6 +44,9 @@ pub enum Command {
     Users(UsersArgs),
     /// Run the reference central API server (the hub), or manage its facility tokens.
     Hub(HubArgs),
+    /// Send queued events to the central API (a long-running service, or `--once`), or look at
+    /// and handle undeliverable ones.
+    Sync(SyncArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -230,6 +233,102 @@ pub enum HubTokenAction {
         /// The id `token list` shows.
         id: i64,
     },
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(
+    long_about = "Without a subcommand, sends the database's queued events to the hub until \
+                  stopped (ctrl-c or SIGTERM), e.g.\n\n  \
+                  reentry-board sync --db board.db --url https://hub.county.example \
+                  --token-file /etc/reentry-board/token\n\n\
+                  Each setting is also an environment variable and a key of the config file's \
+                  [sync] section (flag > environment > file). With --once it sends what is \
+                  due and exits: 0 when everything is delivered, 2 when events still wait for \
+                  the hub, 3 when dead-lettered or blocked events need a coordinator \
+                  (`sync status`)."
+)]
+pub struct SyncArgs {
+    /// The database file.
+    #[arg(long, value_name = "PATH", env = "REENTRY_BOARD_DB", global = true)]
+    pub db: Option<PathBuf>,
+    #[command(subcommand)]
+    pub action: Option<SyncAction>,
+    #[command(flatten)]
+    pub run: SyncRunArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SyncRunArgs {
+    /// Send what is due now and exit with a status (see above) instead of running on.
+    #[arg(long)]
+    pub once: bool,
+    /// The hub's base URL: https, or http to loopback only.
+    #[arg(long, value_name = "URL", env = "REENTRY_SYNC_URL")]
+    pub url: Option<String>,
+    /// The facility the token belongs to; must match the database's facility id.
+    #[arg(long, value_name = "ID", env = "REENTRY_SYNC_FACILITY")]
+    pub facility: Option<String>,
+    /// File holding the bearer token (mode 0600; `#` lines are ignored).
+    #[arg(long, value_name = "PATH", env = "REENTRY_SYNC_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// PEM file of the county CA certificate(s), added to the system roots.
+    #[arg(long, value_name = "PEM", env = "REENTRY_SYNC_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Trust only --ca-file, not the system roots.
+    #[arg(long, env = "REENTRY_SYNC_CA_ONLY")]
+    pub ca_only: bool,
+    /// PEM client certificate, for hubs that require mutual TLS (with --client-key).
+    #[arg(long, value_name = "PEM", env = "REENTRY_SYNC_CLIENT_CERT")]
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key of --client-cert.
+    #[arg(long, value_name = "PEM", env = "REENTRY_SYNC_CLIENT_KEY")]
+    pub client_key: Option<PathBuf>,
+    /// Seconds to wait for a connection (default 5).
+    #[arg(long, value_name = "SECS", env = "REENTRY_SYNC_CONNECT_TIMEOUT")]
+    pub connect_timeout: Option<u64>,
+    /// Seconds to wait for an answer (default 30).
+    #[arg(long, value_name = "SECS", env = "REENTRY_SYNC_REQUEST_TIMEOUT")]
+    pub request_timeout: Option<u64>,
+    /// Events per request, 1 to 100 (default 100).
+    #[arg(long, value_name = "N", env = "REENTRY_SYNC_BATCH_SIZE")]
+    pub batch_size: Option<usize>,
+    /// Backoff base in milliseconds (tests; default 1000).
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "REENTRY_SYNC_BACKOFF_BASE_MS",
+        hide = true
+    )]
+    pub backoff_base_ms: Option<u64>,
+    /// How often a paused queue tries again, in milliseconds (tests; default 60000).
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "REENTRY_SYNC_PAUSE_PROBE_MS",
+        hide = true
+    )]
+    pub pause_probe_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum SyncAction {
+    /// The queue in words, counts, and every dead or blocked event with its reason.
+    Status,
+    /// Send a dead or blocked event again (and the same person's blocked events after it).
+    /// Coordinators only; audited.
+    Retry {
+        /// The event id `sync status` shows.
+        event_id: String,
+    },
+    /// Give up on a dead or blocked event for good. Coordinators only; audited with the reason.
+    Discard {
+        event_id: String,
+        /// Why (kept in the audit trail), e.g. "sent to the county by phone on 3/2".
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a pause (after a 401/403 or TLS failure was fixed) so the sender tries now. Audited.
+    Resume,
 }
 
 /// Dates are strict ISO `YYYY-MM-DD`; impossible days such as Feb 30 are refused.

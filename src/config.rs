@@ -32,6 +32,8 @@ pub struct Config {
     /// Key bindings replacing the defaults: `search = "/"`, `quit = ["q", "F10"]`. The names are
     /// those of the help overlay; Ctrl+C always quits.
     pub keys: BTreeMap<String, KeyList>,
+    /// Where and how the outbox sender delivers events: see `crate::sync::SyncConfig`.
+    pub sync: crate::sync::SyncConfig,
 }
 
 impl Default for Config {
@@ -45,6 +47,7 @@ impl Default for Config {
             rules: Rules::default(),
             permissions: BTreeMap::new(),
             keys: BTreeMap::new(),
+            sync: crate::sync::SyncConfig::default(),
         }
     }
 }
@@ -133,6 +136,14 @@ impl Config {
                 line: find_key_line(text, "keys", &e.name),
                 key: Some(format!("keys.{}", e.name)),
                 message: e.message,
+            });
+        }
+        if let Err((key, message)) = config.sync.check() {
+            return Err(ConfigError {
+                path: path.to_path_buf(),
+                line: find_key_line(text, "sync", key),
+                key: Some(format!("sync.{key}")),
+                message,
             });
         }
         if config.idle_lock_minutes == 0 {
@@ -235,6 +246,21 @@ mod tests {
         assert_eq!(e.line, Some(2), "{e}");
         let e = parse("[keys]\nfly = \"z\"\n").unwrap_err();
         assert_eq!((e.line, e.key.as_deref()), (Some(2), Some("keys.fly")));
+    }
+
+    #[test]
+    fn sync_section_is_checked_and_located() {
+        let c = parse("[sync]\nurl = \"https://hub.example\"\ntoken_file = \"/etc/t\"\n").unwrap();
+        assert_eq!(c.sync.url.as_deref(), Some("https://hub.example"));
+        let e = parse("facility_id = \"x\"\n[sync]\nurl = \"http://hub.example\"\n").unwrap_err();
+        assert_eq!(
+            (e.line, e.key.as_deref()),
+            (Some(3), Some("sync.url")),
+            "{e}"
+        );
+        assert!(e.to_string().contains("plain http"), "{e}");
+        let e = parse("[sync]\nurll = \"https://hub.example\"\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
     }
 
     #[test]

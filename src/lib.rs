@@ -15,6 +15,7 @@ pub mod identity;
 pub mod logging;
 pub mod paths;
 pub mod store;
+pub mod sync;
 pub mod theme;
 pub mod toml_util;
 pub mod tui;

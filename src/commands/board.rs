@@ -56,6 +56,8 @@ pub fn open_board(
         60 * u64::from(config.idle_lock_minutes),
     ));
     tracing::info!(role = actor.role.code(), kiosk = view.kiosk, "board opened");
+    // Kept alive while the board runs; dropping it stops the sender and frees the lock.
+    let _sender = background_sender(config, store.path());
     let mut source = StoreSource(store);
     match tui::run(&mut source, clock, options)? {
         Outcome::Quit => {}
@@ -68,6 +70,34 @@ pub fn open_board(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The board sends too when sync is configured, this session can read the token and no other
+/// sender holds the lock. Never an error: the board works offline, and the reason is logged.
+fn background_sender(
+    config: &crate::config::Config,
+    db: &std::path::Path,
+) -> Option<crate::sync::BackgroundSender> {
+    let over = crate::sync::SyncOverrides::from_env();
+    if !config.sync.board_sends || (config.sync.url.is_none() && over.url.is_none()) {
+        return None;
+    }
+    let started = crate::sync::SyncSettings::resolve(&config.sync, &over)
+        .and_then(|settings| crate::sync::spawn_background(db.to_path_buf(), settings));
+    match started {
+        Ok(Some(sender)) => {
+            tracing::info!("the board sends queued events");
+            Some(sender)
+        }
+        Ok(None) => {
+            tracing::info!("another sender holds the lock; the board only shows the queue");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = format!("{e:#}"), "the board cannot send");
+            None
+        }
+    }
 }
 
 /// The board on the SQLite store; public so tests drive the same source the binary uses.

@@ -7,6 +7,7 @@ mod demo;
 mod export;
 mod hub;
 mod init;
+mod sync;
 mod users;
 
 use std::path::PathBuf;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Export(args)) => export::run(&ctx, &args),
         Some(Command::Users(args)) => users::run(&ctx, &args),
         Some(Command::Hub(args)) => hub::run(&ctx, &args),
+        Some(Command::Sync(args)) => sync::run(&ctx, &args),
     }
 }
 
@@ -52,6 +54,7 @@ fn command_name(command: Option<&Command>) -> &'static str {
         Some(Command::Export(_)) => "export",
         Some(Command::Users(_)) => "users",
         Some(Command::Hub(_)) => "hub",
+        Some(Command::Sync(_)) => "sync",
     }
 }
 

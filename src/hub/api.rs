@@ -365,7 +365,11 @@ async fn post_event_inner(
         .event_id(Some(event.event_id)));
     }
     let (outcome, received_at, event) = state
-        .with_db(move |conn| Ok(store(conn, &caller, &event)?.map(|(o, at)| (o, at, event))))
+        .with_db(move |conn| {
+            db::in_transaction(conn, |conn| {
+                Ok(store(conn, &caller, &event)?.map(|(o, at)| (o, at, event)))
+            })
+        })
         .await??;
     let status = match outcome {
         Outcome::Created => StatusCode::CREATED,
@@ -404,59 +408,62 @@ async fn post_batch_inner(
             format!("{} events in one batch; at most {MAX_BATCH}", events.len()),
         ));
     }
-    // Each event is its own transaction, in order; a person whose event failed has the rest of
-    // their events in this batch deferred, so the hub never stores a later seq past a failure.
+    // Each event is its own savepoint, in order, and the batch one transaction (one fsync, not
+    // one per event); a person whose event failed has the rest of their events in this batch
+    // deferred, so the hub never stores a later seq past a failure.
     let results = state
         .with_db(move |conn| {
-            let mut failed_persons: HashSet<String> = HashSet::new();
-            let mut results = Vec::with_capacity(events.len());
-            for (index, event) in events.into_iter().enumerate() {
-                let person = event
-                    .get("person_id")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                let event_id = event
-                    .get("event_id")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                let item = |result: &str, status: u16, problem: Option<Problem>| {
-                    let mut item = json!({
-                        "index": index,
-                        "event_id": event_id,
-                        "result": result,
-                        "status": status,
-                    });
-                    if let Some(problem) = problem {
-                        item["problem"] = serde_json::to_value(problem).unwrap_or(Value::Null);
-                    }
-                    item
-                };
-                if let Some(p) = person.as_ref().filter(|p| failed_persons.contains(*p)) {
-                    let problem = Problem::new(
-                        Kind::Deferred,
-                        "an earlier event of this person in this batch was not stored",
-                    )
-                    .event_id(event_id.clone());
-                    results.push(item("deferred", problem.status, Some(problem)));
-                    failed_persons.insert(p.clone());
-                    continue;
-                }
-                let stored = match prepare(event, &caller) {
-                    Ok(incoming) => store(conn, &caller, &incoming)?,
-                    Err(problem) => Err(problem),
-                };
-                match stored {
-                    Ok((Outcome::Created, _)) => results.push(item("created", 201, None)),
-                    Ok((Outcome::Duplicate, _)) => results.push(item("duplicate", 200, None)),
-                    Err(problem) => {
-                        if let Some(p) = person {
-                            failed_persons.insert(p);
+            db::in_transaction(conn, |conn| {
+                let mut failed_persons: HashSet<String> = HashSet::new();
+                let mut results = Vec::with_capacity(events.len());
+                for (index, event) in events.into_iter().enumerate() {
+                    let person = event
+                        .get("person_id")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    let event_id = event
+                        .get("event_id")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    let item = |result: &str, status: u16, problem: Option<Problem>| {
+                        let mut item = json!({
+                            "index": index,
+                            "event_id": event_id,
+                            "result": result,
+                            "status": status,
+                        });
+                        if let Some(problem) = problem {
+                            item["problem"] = serde_json::to_value(problem).unwrap_or(Value::Null);
                         }
-                        results.push(item("rejected", problem.status, Some(problem)));
+                        item
+                    };
+                    if let Some(p) = person.as_ref().filter(|p| failed_persons.contains(*p)) {
+                        let problem = Problem::new(
+                            Kind::Deferred,
+                            "an earlier event of this person in this batch was not stored",
+                        )
+                        .event_id(event_id.clone());
+                        results.push(item("deferred", problem.status, Some(problem)));
+                        failed_persons.insert(p.clone());
+                        continue;
+                    }
+                    let stored = match prepare(event, &caller) {
+                        Ok(incoming) => store(conn, &caller, &incoming)?,
+                        Err(problem) => Err(problem),
+                    };
+                    match stored {
+                        Ok((Outcome::Created, _)) => results.push(item("created", 201, None)),
+                        Ok((Outcome::Duplicate, _)) => results.push(item("duplicate", 200, None)),
+                        Err(problem) => {
+                            if let Some(p) = person {
+                                failed_persons.insert(p);
+                            }
+                            results.push(item("rejected", problem.status, Some(problem)));
+                        }
                     }
                 }
-            }
-            Ok(results)
+                Ok(results)
+            })
         })
         .await?;
     let count = |r: &str| results.iter().filter(|i| i["result"] == r).count();

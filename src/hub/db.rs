@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use super::problem::{Kind, Problem};
@@ -177,16 +177,16 @@ pub struct Receipt {
     pub received_at: String,
 }
 
-/// Stores one event and updates its person's view, in one transaction. A client error comes back
-/// as a problem; a database error as `Err(Err(..))` so the caller answers 500.
+/// Stores one event and updates its person's view, all or nothing: in a savepoint, so a batch
+/// can hold many events in one transaction (one fsync) while a refused one leaves no trace. The
+/// caller opens the transaction ([`in_transaction`]). A client error comes back as a problem; a
+/// database error as `Err(Err(..))` so the caller answers 500.
 pub fn store_event(
     conn: &mut Connection,
     token_id: i64,
     event: &Incoming,
 ) -> Result<Receipt, StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .context("cannot begin a transaction")?;
+    let tx = conn.savepoint().context("cannot begin a savepoint")?;
     let existing: Option<(String, String)> = tx
         .query_row(
             "SELECT payload_sha256, received_at FROM events WHERE facility_id = ?1 AND event_id = ?2",
@@ -295,6 +295,25 @@ pub fn store_event(
         outcome: Outcome::Created,
         received_at,
     })
+}
+
+/// Runs `f` in one `BEGIN IMMEDIATE` transaction and commits what it stored; an error rolls
+/// everything back. Answers go out only after the commit, so a stored event is durable.
+pub fn in_transaction<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&mut Connection) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .context("cannot begin a transaction")?;
+    let out = f(conn).and_then(|value| {
+        conn.execute_batch("COMMIT")
+            .context("cannot commit the events")?;
+        Ok(value)
+    });
+    if out.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    out
 }
 
 /// A rejected event, or a failure of the hub itself.

@@ -7,6 +7,7 @@ pub mod audit_query;
 mod checklist;
 mod codec;
 mod commands;
+mod delivery;
 mod error;
 mod load;
 mod open;
@@ -34,6 +35,7 @@ pub use commands::{
     ResolveBarrier, SetCarePlan, SetDmeStatus, SetMediCal, SetMedicationSupply, SetNaloxone,
     SetScreening, SetWarmHandoff,
 };
+pub use delivery::{Delivery, OutboxCounts, StuckEvent, SyncState};
 pub use error::{Result, StoreError};
 pub use load::AuditEntry;
 pub use open::{APPLICATION_ID, SCHEMA_VERSION};

@@ -123,6 +123,7 @@ impl Store {
                         "name": {"last": p.name.last, "first": p.name.first},
                         "date_of_birth": opt_date(p.date_of_birth),
                         "facility_id": p.facility.id,
+                        "facility_kind": p.facility.kind.code(),
                         "unit": p.unit,
                         "youth": p.youth,
                         "booked_on": date(p.booked_on),

@@ -31,17 +31,8 @@ pub fn open_board(
     view: &ViewArgs,
 ) -> anyhow::Result<ExitCode> {
     let actor = actor(&store)?;
-    let config = &ctx.config;
-    let mut options = TuiOptions::new(
-        config.facility_name.clone(),
-        format!("{} ({})", actor.login, actor.role.label()),
-        actor.role,
-    );
-    options.rules = config.rules.clone();
-    options.name_format = config.name_format;
+    let mut options = options_for(&ctx.config, &actor, clock.as_ref())?;
     options.ascii = view.ascii;
-    options.permissions = config.permission_matrix();
-    options.keymap = config.keymap()?;
     options.theme = crate::theme::load_for_cli(
         &view.theme,
         view.color,
@@ -49,10 +40,6 @@ pub fn open_board(
     )?;
     options.kiosk = view.kiosk;
     options.mouse = view.mouse;
-    options.last_meeting = Some(clock.now() - DEFAULT_MEETING_INTERVAL);
-    options.idle_lock = Some(Duration::from_secs(
-        60 * u64::from(config.idle_lock_minutes),
-    ));
     tracing::info!(role = actor.role.code(), kiosk = view.kiosk, "board opened");
     let mut source = StoreSource(store);
     match tui::run(&mut source, clock, options)? {
@@ -61,11 +48,34 @@ pub fn open_board(
             tracing::info!("idle lock");
             eprintln!(
                 "reentry-board: locked after {} minutes without a key",
-                config.idle_lock_minutes
+                ctx.config.idle_lock_minutes
             );
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the config decides for `actor`'s board; shared by local and SSH sessions (`serve`),
+/// so both get the same keys, rules and idle lock.
+pub(crate) fn options_for(
+    config: &crate::config::Config,
+    actor: &crate::store::Actor,
+    clock: &dyn Clock,
+) -> anyhow::Result<TuiOptions> {
+    let mut options = TuiOptions::new(
+        config.facility_name.clone(),
+        format!("{} ({})", actor.login, actor.role.label()),
+        actor.role,
+    );
+    options.rules = config.rules.clone();
+    options.name_format = config.name_format;
+    options.permissions = config.permission_matrix();
+    options.keymap = config.keymap()?;
+    options.last_meeting = Some(clock.now() - DEFAULT_MEETING_INTERVAL);
+    options.idle_lock = Some(Duration::from_secs(
+        60 * u64::from(config.idle_lock_minutes),
+    ));
+    Ok(options)
 }
 
 struct StoreSource(Store);

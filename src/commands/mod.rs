@@ -6,6 +6,7 @@ mod demo;
 mod export;
 mod hub;
 mod init;
+mod serve;
 mod users;
 
 use std::path::PathBuf;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Export(args)) => export::run(&ctx, &args),
         Some(Command::Users(args)) => users::run(&ctx, &args),
         Some(Command::Hub(args)) => hub::run(&ctx, &args),
+        Some(Command::Serve(args)) => serve::run(&ctx, &args),
     }
 }
 
@@ -51,6 +53,7 @@ fn command_name(command: Option<&Command>) -> &'static str {
         Some(Command::Export(_)) => "export",
         Some(Command::Users(_)) => "users",
         Some(Command::Hub(_)) => "hub",
+        Some(Command::Serve(_)) => "serve",
     }
 }
 

@@ -109,11 +109,28 @@ impl Drop for Connection {
     }
 }
 
-/// Refuses a channel request, saying why on the client's stderr, and closes the channel.
+/// Refuses a channel request at the protocol level (the client says "request failed"), with
+/// the reason on its stderr for clients that stay to read it, and closes the channel.
 fn refuse(session: &mut Session, channel: ChannelId, message: &str) -> Result<(), russh::Error> {
-    let line = format!("reentry-board: {message}\r\n");
-    session.extended_data(channel, 1, line.into_bytes())?;
+    say(session, channel, message)?;
     session.channel_failure(channel)?;
+    close(session, channel)
+}
+
+/// Grants the shell request only to end it with a reason: OpenSSH exits on a refused shell
+/// without showing what the server said, and here the person needs to know what to do.
+fn turn_away(session: &mut Session, channel: ChannelId, message: &str) -> Result<(), russh::Error> {
+    session.channel_success(channel)?;
+    say(session, channel, message)?;
+    close(session, channel)
+}
+
+fn say(session: &mut Session, channel: ChannelId, message: &str) -> Result<(), russh::Error> {
+    let line = format!("reentry-board: {message}\r\n");
+    session.extended_data(channel, 1, line.into_bytes())
+}
+
+fn close(session: &mut Session, channel: ChannelId) -> Result<(), russh::Error> {
     session.exit_status_request(channel, 1)?;
     session.eof(channel)?;
     session.close(channel)
@@ -311,7 +328,7 @@ impl russh::server::Handler for Connection {
         session: &mut Session,
     ) -> Result<(), Self::Error> {
         let (Some(identity), Some(client)) = (self.identity.clone(), self.client.clone()) else {
-            refuse(
+            turn_away(
                 session,
                 channel,
                 "the board needs a terminal; connect with ssh -t",
@@ -329,7 +346,7 @@ impl russh::server::Handler for Connection {
             } else {
                 "the server has all the sessions it allows; try again later"
             };
-            refuse(session, channel, why)?;
+            turn_away(session, channel, why)?;
             return Ok(());
         };
         session.channel_success(channel)?;

@@ -74,6 +74,10 @@ fn keygen(home: &Path, name: &str) -> String {
 /// A demo database with alice as coordinator (bob is not a user: a viewer), alice's key listed
 /// by its comment, bob's by a `login=` option, a malformed line between them, carol's not at all.
 fn start() -> Server {
+    start_with(&[])
+}
+
+fn start_with(extra: &[&str]) -> Server {
     let home = tempfile::tempdir().unwrap();
     let dir = home.path();
     let db = dir.join("board.db");
@@ -97,6 +101,7 @@ fn start() -> Server {
         .arg(dir.join("host_key"))
         .arg("--authorized-keys")
         .arg(dir.join("authorized_keys"))
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -215,6 +220,15 @@ fn an_authorized_key_gets_the_board_and_a_window_change_redraws_it() {
 
     pty.resize(150, 40);
     wait_until("a redraw at 150 columns", &pty, || widest_line(&pty) > 100);
+
+    // Garbage and a zero-size window neither end the session nor upset it.
+    pty.send(b"\x1b[99999999999;;;;;Z\x1b]\xff\xfe\x00\x1bO");
+    pty.resize(0, 0);
+    std::thread::sleep(Duration::from_millis(200));
+    pty.resize(90, 25);
+    wait_until("a redraw at 90 columns", &pty, || {
+        pty.screen().contains("alice (coordinator)") && widest_line(&pty) <= 90
+    });
 
     // Ctrl+C always ends the session, and the client's terminal is given back.
     pty.send(b"\x03");
@@ -402,4 +416,30 @@ fn two_users_see_a_change_at_once_and_the_server_says_goodbye() {
         pty.wait_exit(WAIT);
         pty.assert_restored();
     }
+}
+
+#[test]
+fn the_session_limit_and_the_failed_sign_in_limit_hold() {
+    if !have_openssh() {
+        return;
+    }
+    let server = start_with(&["--max-sessions", "1", "--max-auth-failures", "2"]);
+    let alice = server.session("alice", 100, 30);
+    alice.wait_for("alice (coordinator)", WAIT);
+    let full = server.ssh("bob", &["-tt", "bob@127.0.0.1"]);
+    assert_eq!(full.status.code(), Some(1));
+    assert!(
+        stderr_of(&full).contains("the server has all the sessions it allows"),
+        "{}",
+        stderr_of(&full)
+    );
+
+    for _ in 0..2 {
+        let unknown = server.ssh("carol", &["-tt", "carol@127.0.0.1"]);
+        assert_eq!(unknown.status.code(), Some(255));
+    }
+    // The address is now refused even with a good key.
+    let refused = server.ssh("bob", &["-tt", "bob@127.0.0.1"]);
+    assert_eq!(refused.status.code(), Some(255));
+    assert!(stderr_of(&refused).contains("Permission denied (publickey)"));
 }

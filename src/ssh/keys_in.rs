@@ -31,6 +31,12 @@ impl KeyParser {
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<Wake> {
         let mut out = Vec::new();
         for (index, byte) in bytes.iter().enumerate() {
+            // Ctrl+C is never part of a sequence: it quits even after half a sequence of garbage.
+            if *byte == 0x03 {
+                self.pending.clear();
+                out.push(Wake::Stop);
+                continue;
+            }
             self.pending.push(*byte);
             let more = index + 1 < bytes.len();
             if self.pending == [0x1b] && more {
@@ -39,13 +45,18 @@ impl KeyParser {
             match terminput::Event::parse_from(&self.pending) {
                 Ok(Some(event)) => {
                     self.pending.clear();
-                    if let Ok(event) = terminput_crossterm::to_crossterm(event) {
-                        out.push(wake_for(event));
-                    }
+                    out.extend(wake_for(event));
                 }
                 Ok(None) if self.pending.len() < MAX_PENDING => {}
-                // Garbage, or an unfinished sequence grown too long: drop it and carry on.
-                Ok(None) | Err(_) => self.pending.clear(),
+                Ok(None) => self.pending.clear(),
+                // The byte that broke a sequence may start a key of its own.
+                Err(_) => {
+                    let broke = self.pending.len() > 1;
+                    self.pending.clear();
+                    if broke && let Ok(Some(event)) = terminput::Event::parse_from(&[*byte]) {
+                        out.extend(wake_for(event));
+                    }
+                }
             }
         }
         out
@@ -53,7 +64,8 @@ impl KeyParser {
 }
 
 /// Ctrl+C ends the session whatever the keymap says, as it does locally.
-fn wake_for(event: Event) -> Wake {
+fn wake_for(event: terminput::Event) -> Option<Wake> {
+    let event = terminput_crossterm::to_crossterm(event).ok()?;
     if let Event::Key(KeyEvent {
         code: KeyCode::Char('c' | 'C'),
         modifiers,
@@ -61,9 +73,9 @@ fn wake_for(event: Event) -> Wake {
     }) = &event
         && modifiers.contains(KeyModifiers::CONTROL)
     {
-        return Wake::Stop;
+        return Some(Wake::Stop);
     }
-    Wake::Event(event)
+    Some(Wake::Event(event))
 }
 
 #[cfg(test)]
@@ -103,13 +115,19 @@ mod tests {
     fn ctrl_c_stops_and_garbage_is_dropped() {
         let mut parser = KeyParser::default();
         assert_eq!(parser.feed(b"\x03"), vec![Wake::Stop]);
+        parser.feed(b"\x1bO");
+        assert_eq!(
+            parser.feed(b"\x03"),
+            vec![Wake::Stop],
+            "after half a sequence"
+        );
         let mut garbage = b"\x1b[".to_vec();
         garbage.extend(std::iter::repeat_n(b'9', 200));
         parser.feed(&garbage);
         parser.feed(&[0xff, 0xfe, 0x80]);
         let after = parser.feed(b"q");
         assert_eq!(
-            after.iter().filter_map(key).last(),
+            after.iter().filter_map(key).next_back(),
             Some((KeyCode::Char('q'), KeyModifiers::NONE)),
             "the parser recovers after garbage"
         );

@@ -47,6 +47,8 @@ pub enum Command {
     /// Send queued events to the central API (a long-running service, or `--once`), or look at
     /// and handle undeliverable ones.
     Sync(SyncArgs),
+    /// Serve the board over SSH: each key in --authorized-keys gets its own board session.
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -383,4 +385,43 @@ mod tests {
         assert_eq!(parse_role("care-manager"), Ok(Role::CareManager));
         assert!(parse_role("janitor").is_err());
     }
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(
+    long_about = "Serve the board over SSH with a built-in SSH server: staff run \
+                  `ssh -p 2222 HOST` and land in the board, identified by their key, with no \
+                  shell account. Prints the host key's fingerprint and `ssh server listening on \
+                  ADDR`; on ctrl-c or SIGTERM every session gets a goodbye line.\n\n  \
+                  reentry-board serve --listen 0.0.0.0:2222 --db board.db \
+                  --host-key /var/lib/reentry-board/host_key \
+                  --authorized-keys /etc/reentry-board/authorized_keys"
+)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the printed line says which).
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:2222")]
+    pub listen: String,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The server's private key (OpenSSH format); made on first start, mode 0600.
+    #[arg(long, value_name = "PATH")]
+    pub host_key: PathBuf,
+    /// Who may connect: OpenSSH authorized_keys lines, each with `login="NAME"` or the login as
+    /// the comment. Re-read when it changes.
+    #[arg(long, value_name = "PATH")]
+    pub authorized_keys: PathBuf,
+    /// Sessions at once; more are refused with a message.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub max_sessions: usize,
+    /// Failed authentications one address may make in 15 minutes before it is refused outright.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_auth_failures: u32,
+    /// Colour theme for every session (the depth comes from each client's TERM).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "default",
+        env = "REENTRY_BOARD_THEME"
+    )]
+    pub theme: String,
 }

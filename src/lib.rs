@@ -14,6 +14,7 @@ pub mod hub;
 pub mod identity;
 pub mod logging;
 pub mod paths;
+pub mod ssh;
 pub mod store;
 pub mod sync;
 pub mod theme;

@@ -33,17 +33,8 @@ pub fn open_board(
 ) -> anyhow::Result<ExitCode> {
     let actor = actor(&store)?;
     let config = &ctx.config;
-    let mut options = TuiOptions::new(
-        config.facility_name.clone(),
-        format!("{} ({})", actor.login, actor.role.label()),
-        actor.role,
-    );
-    options.actor = actor.clone();
-    options.rules = config.rules.clone();
-    options.name_format = config.name_format;
+    let mut options = options_for(config, &actor, clock.as_ref())?;
     options.ascii = view.ascii;
-    options.permissions = config.permission_matrix();
-    options.keymap = config.keymap()?;
     options.theme = crate::theme::load_for_cli(
         &view.theme,
         view.color,
@@ -51,10 +42,6 @@ pub fn open_board(
     )?;
     options.kiosk = view.kiosk;
     options.mouse = view.mouse;
-    options.last_meeting = Some(clock.now() - DEFAULT_MEETING_INTERVAL);
-    options.idle_lock = Some(Duration::from_secs(
-        60 * u64::from(config.idle_lock_minutes),
-    ));
     tracing::info!(role = actor.role.code(), kiosk = view.kiosk, "board opened");
     // Kept alive while the board runs; dropping it stops the sender and frees the lock.
     let _sender = background_sender(config, store.path());
@@ -65,7 +52,7 @@ pub fn open_board(
             tracing::info!("idle lock");
             eprintln!(
                 "reentry-board: locked after {} minutes without a key",
-                config.idle_lock_minutes
+                ctx.config.idle_lock_minutes
             );
         }
     }
@@ -98,6 +85,30 @@ fn background_sender(
             None
         }
     }
+}
+
+/// What the config decides for `actor`'s board; shared by local and SSH sessions (`serve`),
+/// so both get the same keys, rules and idle lock.
+pub(crate) fn options_for(
+    config: &crate::config::Config,
+    actor: &crate::store::Actor,
+    clock: &dyn Clock,
+) -> anyhow::Result<TuiOptions> {
+    let mut options = TuiOptions::new(
+        config.facility_name.clone(),
+        format!("{} ({})", actor.login, actor.role.label()),
+        actor.role,
+    );
+    options.actor = actor.clone();
+    options.rules = config.rules.clone();
+    options.name_format = config.name_format;
+    options.permissions = config.permission_matrix();
+    options.keymap = config.keymap()?;
+    options.last_meeting = Some(clock.now() - DEFAULT_MEETING_INTERVAL);
+    options.idle_lock = Some(Duration::from_secs(
+        60 * u64::from(config.idle_lock_minutes),
+    ));
+    Ok(options)
 }
 
 /// The board on the SQLite store; public so tests drive the same source the binary uses.

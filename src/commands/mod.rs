@@ -7,6 +7,7 @@ mod demo;
 mod export;
 mod hub;
 mod init;
+mod serve;
 mod sync;
 mod users;
 
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Users(args)) => users::run(&ctx, &args),
         Some(Command::Hub(args)) => hub::run(&ctx, &args),
         Some(Command::Sync(args)) => sync::run(&ctx, &args),
+        Some(Command::Serve(args)) => serve::run(&ctx, &args),
     }
 }
 
@@ -55,6 +57,7 @@ fn command_name(command: Option<&Command>) -> &'static str {
         Some(Command::Users(_)) => "users",
         Some(Command::Hub(_)) => "hub",
         Some(Command::Sync(_)) => "sync",
+        Some(Command::Serve(_)) => "serve",
     }
 }
 

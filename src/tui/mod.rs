@@ -12,10 +12,12 @@ pub mod action;
 pub mod app;
 pub mod dialog;
 pub mod effect;
+pub mod input;
 pub mod keymap;
 pub mod terminal;
 pub mod view;
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,10 +25,14 @@ use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use crossterm::{event as ct, execute};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
 
 pub use crate::domain::BoardRow;
 pub use action::Action;
 pub use app::App;
+pub use input::{Input, LocalInput, Wake};
 pub use keymap::Keymap;
 
 use crate::clock::Clock;
@@ -139,59 +145,103 @@ pub fn run(
     options: TuiOptions,
 ) -> Result<Outcome> {
     // Load before taking the screen, so a broken database is reported on the normal one.
-    let mut seen = Seen::new(source, clock.as_ref())?;
-    let (idle_lock, kiosk) = (options.idle_lock, options.kiosk);
-    let keymap = options.keymap.clone();
-    let mut app = App::new(options, source.load()?, seen.today, clock.now());
+    let mut board = Board::load(source, clock.as_ref(), options)?;
+    let mut guard = TerminalGuard::enter(board.app.options().mouse)?;
+    let outcome = board.run_on(guard.terminal(), &mut LocalInput, source, clock);
+    drop(guard);
+    outcome
+}
 
-    let mut guard = TerminalGuard::enter(app.options().mouse)?;
-    let size = guard.terminal().size()?;
-    app.update(Action::Resized {
-        width: size.width,
-        height: size.height,
-    });
+/// A loaded board not yet on a screen: the local terminal or an SSH channel runs it the same way.
+pub struct Board {
+    app: App,
+    seen: Seen,
+}
 
-    let mut next_check = Instant::now() + TICK;
-    let mut last_input = Instant::now();
-    let mut outcome = Outcome::Quit;
-    while !app.should_quit() {
-        if app.is_dirty() {
-            draw(&mut guard, &app)?;
-            app.mark_drawn();
-        }
-        let wait = next_check.saturating_duration_since(Instant::now());
-        if ct::poll(wait)? {
+impl Board {
+    pub fn load(
+        source: &mut dyn BoardSource,
+        clock: &dyn Clock,
+        options: TuiOptions,
+    ) -> Result<Self> {
+        let seen = Seen::new(source, clock)?;
+        let app = App::new(options, source.load()?, seen.today, clock.now());
+        Ok(Self { app, seen })
+    }
+
+    /// The loop, on any crossterm-backed terminal: `terminal`'s viewport is the screen size, and
+    /// `input` delivers keys, resizes and wake-ups.
+    pub fn run_on<W: Write>(
+        &mut self,
+        terminal: &mut Terminal<CrosstermBackend<W>>,
+        input: &mut dyn Input,
+        source: &mut dyn BoardSource,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Outcome> {
+        let Self { app, seen } = self;
+        let (idle_lock, kiosk) = (app.options().idle_lock, app.options().kiosk);
+        let keymap = app.options().keymap.clone();
+        let size = terminal.get_frame().area();
+        app.update(Action::Resized {
+            width: size.width,
+            height: size.height,
+        });
+
+        let mut next_check = Instant::now() + TICK;
+        let mut last_input = Instant::now();
+        let mut outcome = Outcome::Quit;
+        while !app.should_quit() {
+            if app.is_dirty() {
+                draw(terminal, app)?;
+                app.mark_drawn();
+            }
+            let wait = next_check.saturating_duration_since(Instant::now());
+            let mut next = input.next(wait)?;
             // Take everything already queued (a resize drag, a held key) before drawing once.
-            loop {
-                let event = ct::read()?;
-                if matches!(event, ct::Event::Key(_) | ct::Event::Mouse(_)) {
-                    last_input = Instant::now();
+            while let Some(wake) = next {
+                match wake {
+                    Wake::Event(event) => {
+                        if matches!(event, ct::Event::Key(_) | ct::Event::Mouse(_)) {
+                            last_input = Instant::now();
+                        }
+                        if let ct::Event::Resize(width, height) = event {
+                            // A fixed viewport (SSH) is not resized by ratatui itself.
+                            terminal.resize(Rect::new(0, 0, width, height))?;
+                        }
+                        if let Some(action) = keymap.action_for(&event, app.screen()) {
+                            app.update(action);
+                            run_effects(app, source, clock.as_ref(), seen);
+                        }
+                    }
+                    Wake::DataChanged => {
+                        if let Some(action) = seen.check(source, clock.as_ref()) {
+                            app.update(action);
+                            run_effects(app, source, clock.as_ref(), seen);
+                        }
+                    }
+                    Wake::Stop => return Ok(Outcome::Quit),
                 }
-                if let Some(action) = keymap.action_for(&event, app.screen()) {
+                if app.should_quit() {
+                    break;
+                }
+                next = input.next(Duration::ZERO)?;
+            }
+            // Checked on a deadline rather than only on timeout, so steady typing cannot starve it.
+            if Instant::now() >= next_check {
+                next_check = Instant::now() + TICK;
+                if let Some(action) = seen.check(source, clock.as_ref()) {
                     app.update(action);
-                    run_effects(&mut app, source, clock.as_ref(), &mut seen);
+                    run_effects(app, source, clock.as_ref(), seen);
                 }
-                if app.should_quit() || !ct::poll(Duration::ZERO)? {
+                app.update(Action::Tick { now: clock.now() });
+                if idle_locked(idle_lock, kiosk, last_input.elapsed()) {
+                    outcome = Outcome::IdleLocked;
                     break;
                 }
             }
         }
-        // Checked on a deadline rather than only on timeout, so steady typing cannot starve it.
-        if Instant::now() >= next_check {
-            next_check = Instant::now() + TICK;
-            if let Some(action) = seen.check(source, clock.as_ref()) {
-                app.update(action);
-                run_effects(&mut app, source, clock.as_ref(), &mut seen);
-            }
-            app.update(Action::Tick { now: clock.now() });
-            if idle_locked(idle_lock, kiosk, last_input.elapsed()) {
-                outcome = Outcome::IdleLocked;
-                break;
-            }
-        }
+        Ok(outcome)
     }
-    drop(guard);
-    Ok(outcome)
 }
 
 /// Carries out what the app queued, feeding each outcome back as an action. Writes go to the
@@ -309,8 +359,7 @@ impl Seen {
 }
 
 /// One frame, bracketed so the terminal shows it whole rather than painting it line by line.
-fn draw(guard: &mut TerminalGuard, app: &App) -> Result<()> {
-    let terminal = guard.terminal();
+fn draw<W: Write>(terminal: &mut Terminal<CrosstermBackend<W>>, app: &App) -> Result<()> {
     execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
     let drawn = terminal.draw(|frame| view::draw(frame, app)).map(|_| ());
     // Close the bracket even when drawing failed, or the terminal would stop updating.

@@ -1,0 +1,76 @@
+//! `serve`: the board over SSH. The server itself is `crate::ssh`; this checks the files, says
+//! what it found and starts it.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::cli::ServeArgs;
+use crate::ssh::key_ring::KeyRing;
+use crate::ssh::sessions::{AuthFailures, Sessions};
+use crate::ssh::{self, AUTH_FAILURE_WINDOW, ServeContext, host_key};
+use crate::theme::Theme;
+
+use super::{Context, board, clock, db_path, open_store};
+
+pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let path = db_path(&args.db)?;
+    let clock = clock(None);
+    // Opened once here so a missing or broken database stops the server before it listens.
+    open_store(ctx, &path, clock.clone())?;
+    let (key, created) = host_key::load_or_create(&args.host_key)?;
+    let fingerprint = host_key::fingerprint(&key);
+    let mut out = std::io::stdout().lock();
+    if created {
+        writeln!(out, "made a new host key {}", args.host_key.display())?;
+    }
+    writeln!(out, "host key fingerprint {fingerprint}")?;
+    let (keys, problems) = KeyRing::open(args.authorized_keys.clone())?;
+    for problem in &problems {
+        eprintln!("reentry-board: skipped {problem}");
+    }
+
+    let config = ctx.config.clone();
+    let theme = args.theme.clone();
+    let config_dir = crate::paths::config_dir();
+    // Checked now, so a typo in --theme is an error at start rather than in every session.
+    Theme::load(
+        &theme,
+        crate::theme::ColorDepth::Ansi16,
+        config_dir.as_deref(),
+    )?;
+    let options_config = config.clone();
+    let options_clock = clock.clone();
+    let options: ssh::OptionsFor = Box::new(move |actor, depth| {
+        let mut options = board::options_for(&options_config, actor, options_clock.as_ref())?;
+        options.theme = Theme::load(&theme, depth, config_dir.as_deref())?;
+        Ok(options)
+    });
+    let serve_ctx = Arc::new(ServeContext {
+        db: path,
+        clock,
+        config,
+        options,
+        keys,
+        sessions: Sessions::new(args.max_sessions),
+        failures: AuthFailures::new(args.max_auth_failures, AUTH_FAILURE_WINDOW),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(ssh::serve(
+        serve_ctx,
+        &args.listen,
+        key,
+        |addr| {
+            let _ = writeln!(out, "ssh server listening on {addr}");
+            let _ = out.flush();
+        },
+        ssh::shutdown_signal(),
+    ))?;
+    println!("ssh server stopped");
+    Ok(ExitCode::SUCCESS)
+}

@@ -21,6 +21,7 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     match args.format {
         ExportFormat::Json => write_json(&mut out, today, people)?,
         ExportFormat::Csv => write_csv(&mut out, &people)?,
+        ExportFormat::Md => {}
     }
     out.flush()?;
     tracing::info!(people = board.len(), "exported");

@@ -5,7 +5,10 @@ mod board;
 mod demo;
 mod export;
 mod hub;
+mod import;
 mod init;
+mod report;
+mod roster;
 mod users;
 
 use std::path::PathBuf;
@@ -40,6 +43,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Export(args)) => export::run(&ctx, &args),
         Some(Command::Users(args)) => users::run(&ctx, &args),
         Some(Command::Hub(args)) => hub::run(&ctx, &args),
+        Some(Command::Import(args)) => import::run(&ctx, &args),
+        Some(Command::Roster(args)) => roster::run(&ctx, &args),
+        Some(Command::Report(args)) => report::run(&ctx, &args),
     }
 }
 
@@ -51,6 +57,9 @@ fn command_name(command: Option<&Command>) -> &'static str {
         Some(Command::Export(_)) => "export",
         Some(Command::Users(_)) => "users",
         Some(Command::Hub(_)) => "hub",
+        Some(Command::Import(_)) => "import",
+        Some(Command::Roster(_)) => "roster",
+        Some(Command::Report(_)) => "report",
     }
 }
 

@@ -5,7 +5,9 @@
 
 mod codec;
 mod commands;
+mod directory_import;
 mod error;
+mod import;
 mod load;
 mod open;
 mod outbox;
@@ -28,7 +30,12 @@ pub use commands::{
     ResolveBarrier, SetCarePlan, SetDmeStatus, SetMediCal, SetMedicationSupply, SetNaloxone,
     SetScreening, SetWarmHandoff,
 };
+pub use directory_import::{MedicationEntry, UpsertOutcome};
 pub use error::{Result, StoreError};
+pub use import::{
+    ChangeLine, DESTINATION_KINDS, Departure, FeedFields, LeftLine, RosterEntry, RosterOutcome,
+    RosterStage,
+};
 pub use load::AuditEntry;
 pub use open::{APPLICATION_ID, SCHEMA_VERSION};
 pub use outbox::OutboxEvent;

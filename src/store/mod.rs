@@ -11,6 +11,7 @@ mod import;
 mod load;
 mod open;
 mod outbox;
+mod report;
 mod rows;
 mod seed;
 mod users;

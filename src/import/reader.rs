@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 /// Something wrong with the input, located: `roster.csv:7: column 5 "release_date": ...`.
@@ -39,11 +39,65 @@ pub struct Row {
     pub fields: Vec<String>,
 }
 
+/// Turns `\r\n` into `\n` on the fly: the csv crate reads both, but counts lines of CRLF files
+/// one short, and a user needs the line their editor shows.
+struct Lf<R> {
+    inner: R,
+    /// A `\r` at the end of the last chunk, not yet known to be followed by `\n`.
+    pending_cr: bool,
+}
+
+impl<R: BufRead> Read for Lf<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        while n < out.len() {
+            let chunk = self.inner.fill_buf()?;
+            if chunk.is_empty() {
+                if self.pending_cr {
+                    self.pending_cr = false;
+                    out[n] = b'\r';
+                    n += 1;
+                }
+                break;
+            }
+            let mut used = 0;
+            for &b in chunk {
+                if n >= out.len() {
+                    break;
+                }
+                used += 1;
+                if self.pending_cr {
+                    self.pending_cr = false;
+                    if b != b'\n' {
+                        out[n] = b'\r';
+                        n += 1;
+                        if n >= out.len() {
+                            used -= 1;
+                            break;
+                        }
+                    }
+                }
+                if b == b'\r' {
+                    self.pending_cr = true;
+                } else {
+                    out[n] = b;
+                    n += 1;
+                }
+            }
+            self.inner.consume(used);
+            if n > 0 {
+                break;
+            }
+        }
+        Ok(n)
+    }
+}
+
 pub struct CsvFile {
     pub name: String,
     pub header: Vec<String>,
     delimiter: u8,
-    reader: csv::Reader<BufReader<File>>,
+    reader: csv::Reader<Lf<BufReader<File>>>,
     record: csv::ByteRecord,
 }
 
@@ -98,7 +152,10 @@ impl CsvFile {
             .has_headers(false)
             .flexible(true)
             .buffer_capacity(1 << 16)
-            .from_reader(buf);
+            .from_reader(Lf {
+                inner: buf,
+                pending_cr: false,
+            });
         let mut file = Self {
             name: name.clone(),
             header: Vec::new(),
@@ -257,5 +314,35 @@ fn csv_error(e: &csv::Error) -> String {
     match e.kind() {
         csv::ErrorKind::Io(io) => format!("cannot read: {io}"),
         _ => format!("not readable as CSV: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lf(input: &[u8], chunk: usize) -> Vec<u8> {
+        let mut r = Lf {
+            inner: BufReader::with_capacity(chunk, input),
+            pending_cr: false,
+        };
+        let mut out = Vec::new();
+        let mut buf = vec![0; chunk];
+        loop {
+            let n = r.read(&mut buf).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        out
+    }
+
+    #[test]
+    fn crlf_becomes_lf_across_chunk_edges() {
+        let input = b"a,b\r\nc\r,d\r\n\r";
+        for chunk in 1..8 {
+            assert_eq!(lf(input, chunk), b"a,b\nc\r,d\n\r", "chunk {chunk}");
+        }
     }
 }

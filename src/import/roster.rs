@@ -303,7 +303,8 @@ pub fn parse(
         if release_date.is_some() && cert == Certainty::Unknown {
             c.problem(i, "a release date with certainty \"unknown\"; give confirmed, projected or estimated, or leave the date empty".into());
         }
-        if release_date.is_none() && cert != Certainty::Unknown && layout.release_date.is_some() {
+        let date_empty = layout.release_date.is_some_and(|i| c.value(i).is_empty());
+        if date_empty && cert != Certainty::Unknown {
             c.problem(i, format!("certainty \"{cert}\" needs a release date, and the date is empty"));
         }
     }

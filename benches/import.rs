@@ -134,11 +134,39 @@ fn main() {
     let login = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
     let db_s = db.to_str().unwrap();
     measure(&mut board(home, &["init", "--db", db_s]));
-    measure(&mut board(home, &["users", "--db", db_s, "add", login.trim(), "--role", "coordinator"]));
+    measure(&mut board(
+        home,
+        &[
+            "users",
+            "--db",
+            db_s,
+            "add",
+            login.trim(),
+            "--role",
+            "coordinator",
+        ],
+    ));
     let facilities = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/facilities.csv");
-    measure(&mut board(home, &["import", "--db", db_s, "--kind", "facilities", facilities.to_str().unwrap()]));
+    measure(&mut board(
+        home,
+        &[
+            "import",
+            "--db",
+            db_s,
+            "--kind",
+            "facilities",
+            facilities.to_str().unwrap(),
+        ],
+    ));
     let import = |file: &Path, dry: bool| {
-        let mut args = vec!["import", "--db", db_s, "--as-of", "2026-03-01", file.to_str().unwrap()];
+        let mut args = vec![
+            "import",
+            "--db",
+            db_s,
+            "--as-of",
+            "2026-03-01",
+            file.to_str().unwrap(),
+        ];
         if dry {
             args.push("--dry-run");
         }
@@ -150,7 +178,10 @@ fn main() {
     let (dry10, dry10_kb, _) = import(&big, true);
     assert!(out1.contains(&format!("new        {rows:>7}")), "{out1}");
     let expected_changed = rows.div_ceil(100) - rows.div_ceil(700);
-    assert!(out2.contains(&format!("changed    {expected_changed:>7}")), "{out2}");
+    assert!(
+        out2.contains(&format!("changed    {expected_changed:>7}")),
+        "{out2}"
+    );
 
     let sql_db = home.join("plain.db");
     let (sqlite, sqlite_kb, _) = measure(
@@ -163,11 +194,37 @@ fn main() {
 
     println!("| run | rows | file | time | peak memory (VmHWM) |");
     println!("|---|---:|---:|---:|---:|");
-    println!("| `import` into an empty database | {rows} | {:.1} MB | {} | {} MB |", size(&roster), secs(first), first_kb / 1024);
-    println!("| `import` again, 1% of rows changed | {rows} | {:.1} MB | {} | {} MB |", size(&changed), secs(again), again_kb / 1024);
-    println!("| `import --dry-run` (unchanged) | {rows} | {:.1} MB | {} | {} MB |", size(&roster), secs(dry), dry_kb / 1024);
-    println!("| `import --dry-run`, 10x the rows | {} | {:.1} MB | {} | {} MB |", rows * 10, size(&big), secs(dry10), dry10_kb / 1024);
-    println!("| `sqlite3 .import` of the same file (no checks, no audit) | {rows} | {:.1} MB | {} | {} MB |", size(&roster), secs(sqlite), sqlite_kb / 1024);
+    println!(
+        "| `import` into an empty database | {rows} | {:.1} MB | {} | {} MB |",
+        size(&roster),
+        secs(first),
+        first_kb / 1024
+    );
+    println!(
+        "| `import` again, 1% of rows changed | {rows} | {:.1} MB | {} | {} MB |",
+        size(&changed),
+        secs(again),
+        again_kb / 1024
+    );
+    println!(
+        "| `import --dry-run` (unchanged) | {rows} | {:.1} MB | {} | {} MB |",
+        size(&roster),
+        secs(dry),
+        dry_kb / 1024
+    );
+    println!(
+        "| `import --dry-run`, 10x the rows | {} | {:.1} MB | {} | {} MB |",
+        rows * 10,
+        size(&big),
+        secs(dry10),
+        dry10_kb / 1024
+    );
+    println!(
+        "| `sqlite3 .import` of the same file (no checks, no audit) | {rows} | {:.1} MB | {} | {} MB |",
+        size(&roster),
+        secs(sqlite),
+        sqlite_kb / 1024
+    );
     println!();
     println!(
         "first import / sqlite3 .import = {:.1}x; re-import / sqlite3 .import = {:.1}x",

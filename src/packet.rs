@@ -68,7 +68,11 @@ fn medications(row: &BoardRow, full: bool) -> String {
     let others: Vec<_> = r.medications.iter().filter(|m| !m.is_part2()).collect();
     if !others.is_empty() {
         if full {
-            parts.extend(others.iter().map(|m| format!("{} ({})", m.name, m.supply.label())));
+            parts.extend(
+                others
+                    .iter()
+                    .map(|m| format!("{} ({})", m.name, m.supply.label())),
+            );
         } else {
             let ready = others.iter().filter(|m| m.supply.is_ready()).count();
             parts.push(format!("{ready} of {} medications ready", others.len()));
@@ -109,7 +113,9 @@ pub fn write(out: &mut dyn Write, heading: &Heading<'_>, board: &[BoardRow]) -> 
         for row in rows {
             let r = &row.record;
             let release = match r.release.date {
-                Some(d) => format!("{d} {}", r.release.certainty.mark()).trim().to_string(),
+                Some(d) => format!("{d} {}", r.release.certainty.mark())
+                    .trim()
+                    .to_string(),
                 None => "unknown".into(),
             };
             text.push_str(&format!(
@@ -135,12 +141,15 @@ pub fn write(out: &mut dyn Write, heading: &Heading<'_>, board: &[BoardRow]) -> 
             ));
         }
     }
-    text.push_str("\nReadiness: ✓ done · not needed ○ pending ◔ due soon ✗ overdue ⊘ blocked. Letters: ");
+    text.push_str(
+        "\nReadiness: ✓ done · not needed ○ pending ◔ due soon ✗ overdue ⊘ blocked. Letters: ",
+    );
     let letters: Vec<String> = MilestoneCode::all()
         .map(|c| format!("{} {}", c.letter(), c.label()))
         .collect();
     text.push_str(&letters.join(", "));
     text.push_str(". Release: = confirmed, ~ projected, ? estimated.\n");
-    out.write_all(text.as_bytes()).context("writing the packet")?;
+    out.write_all(text.as_bytes())
+        .context("writing the packet")?;
     Ok(())
 }

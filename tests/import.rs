@@ -33,7 +33,10 @@ impl Board {
         b.ok(&["init"]);
         let login = reentry_board::identity::current_login();
         b.ok(&["users", "add", &login, "--role", "coordinator"]);
-        b.ok_file(&["import", "--kind", "facilities"], &fixture("facilities.csv"));
+        b.ok_file(
+            &["import", "--kind", "facilities"],
+            &fixture("facilities.csv"),
+        );
         b
     }
 
@@ -51,7 +54,13 @@ impl Board {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd(args).assert().success().get_output().stdout.clone();
+        let out = self
+            .cmd(args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         String::from_utf8(out).unwrap()
     }
 
@@ -202,7 +211,10 @@ fn excel_csv_with_bom_crlf_and_quoted_commas_imports() {
     let names: Vec<&str> = people.iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"Smith, Jr., Ann"), "{names:?}");
     assert!(names.contains(&"O\"Neil, Sam"), "{names:?}");
-    let sam = people.iter().find(|p| p["booking_id"] == "B-26-000202").unwrap();
+    let sam = people
+        .iter()
+        .find(|p| p["booking_id"] == "B-26-000202")
+        .unwrap();
     assert_eq!(sam["release_date"], Value::Null);
     assert_eq!(sam["release_certainty"], "unknown");
 }
@@ -220,7 +232,10 @@ fn dry_run_changes_nothing_and_reimport_is_idempotent() {
 
     let (ok, out, _) = b.import(&file, &[]);
     assert!(ok);
-    assert!(out.contains("written: 5 audit rows, 5 events queued"), "{out}");
+    assert!(
+        out.contains("written: 5 audit rows, 5 events queued"),
+        "{out}"
+    );
     let after = b.counts();
     assert_eq!(after[0], 5);
     assert_eq!(after[1] - empty[1], 5);
@@ -229,13 +244,20 @@ fn dry_run_changes_nothing_and_reimport_is_idempotent() {
     let (ok, out, _) = b.import(&file, &[]);
     assert!(ok);
     assert!(out.contains("unchanged        5"), "{out}");
-    assert!(out.contains("written: 0 audit rows, 0 events queued"), "{out}");
+    assert!(
+        out.contains("written: 0 audit rows, 0 events queued"),
+        "{out}"
+    );
     assert_eq!(b.counts(), after, "a re-import writes nothing");
 
     // The same people through a vendor's mapping: still nothing to do.
     let (ok, out, err) = b.import(
         &fixture("import/jms-roster.csv"),
-        &["--map", fixture("import/jms-mapping.toml").to_str().unwrap(), "--dry-run"],
+        &[
+            "--map",
+            fixture("import/jms-mapping.toml").to_str().unwrap(),
+            "--dry-run",
+        ],
     );
     assert!(ok, "{err}");
     assert!(out.contains("unchanged        2"), "{out}");
@@ -246,12 +268,29 @@ fn dry_run_changes_nothing_and_reimport_is_idempotent() {
 fn release_date_changes_are_recorded_from_the_jail_system() {
     let b = Board::new();
     let dir = b.home.path().to_path_buf();
-    let v1 = roster(&dir, "v1.csv", &["B-1,Doe,A-East,2026-05-01,projected", "B-2,Roe,B-Pod,,unknown"]);
+    let v1 = roster(
+        &dir,
+        "v1.csv",
+        &[
+            "B-1,Doe,A-East,2026-05-01,projected",
+            "B-2,Roe,B-Pod,,unknown",
+        ],
+    );
     assert!(b.import(&v1, &[]).0);
-    let v2 = roster(&dir, "v2.csv", &["B-1,Doe,A-West,2026-03-10,confirmed", "B-2,Roe,B-Pod,,unknown"]);
+    let v2 = roster(
+        &dir,
+        "v2.csv",
+        &[
+            "B-1,Doe,A-West,2026-03-10,confirmed",
+            "B-2,Roe,B-Pod,,unknown",
+        ],
+    );
     let (ok, out, _) = b.import(&v2, &["--dry-run"]);
     assert!(ok);
-    assert!(out.contains("changed          1  (release date 1, details 1"), "{out}");
+    assert!(
+        out.contains("changed          1  (release date 1, details 1"),
+        "{out}"
+    );
     let before = b.counts();
     let (ok, out, _) = b.import(&v2, &[]);
     assert!(ok, "{out}");
@@ -261,11 +300,22 @@ fn release_date_changes_are_recorded_from_the_jail_system() {
     assert_eq!(after[2] - before[2], 1);
     assert_eq!(after[3] - before[3], 1);
     let s = b.store();
-    let rec = s.load_records().unwrap().into_iter().find(|r| r.person.booking_id == "B-1").unwrap();
+    let rec = s
+        .load_records()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.person.booking_id == "B-1")
+        .unwrap();
     assert_eq!(rec.person.unit, "A-West");
     let change = rec.release_history.last().unwrap();
-    assert_eq!(change.source.map(|s| s.code()), Some("jail_management_system"));
-    assert_eq!(change.to.map(|d| d.to_string()).as_deref(), Some("2026-03-10"));
+    assert_eq!(
+        change.source.map(|s| s.code()),
+        Some("jail_management_system")
+    );
+    assert_eq!(
+        change.to.map(|d| d.to_string()).as_deref(),
+        Some("2026-03-10")
+    );
     let events = s.outbox_for(&rec.person.id).unwrap();
     let last: Value = serde_json::from_str(&events.last().unwrap().payload).unwrap();
     assert_eq!(last["event_type"], "release_date_changed");
@@ -278,32 +328,62 @@ fn release_date_changes_are_recorded_from_the_jail_system() {
 fn people_missing_from_the_feed_are_listed_then_confirmed() {
     let b = Board::new();
     let dir = b.home.path().to_path_buf();
-    let full = roster(&dir, "full.csv", &[
-        "B-1,Doe,A-East,2026-05-01,projected",
-        "B-2,Roe,B-Pod,2026-03-05,confirmed",
-        "B-3,Poe,C-Pod,,unknown",
-    ]);
+    let full = roster(
+        &dir,
+        "full.csv",
+        &[
+            "B-1,Doe,A-East,2026-05-01,projected",
+            "B-2,Roe,B-Pod,2026-03-05,confirmed",
+            "B-3,Poe,C-Pod,,unknown",
+        ],
+    );
     assert!(b.import(&full, &[]).0);
     let less = roster(&dir, "less.csv", &["B-1,Doe,A-East,2026-05-01,projected"]);
     let (ok, out, _) = b.import(&less, &[]);
     assert!(ok);
-    assert!(out.contains("missing          2  left the roster — released or transferred? (2 newly)"), "{out}");
+    assert!(
+        out.contains("missing          2  left the roster — released or transferred? (2 newly)"),
+        "{out}"
+    );
     assert!(out.contains("B-2            ROE, P."), "{out}");
     // Never deleted: still on the board until someone confirms.
     assert_eq!(b.counts()[0], 3);
     assert_eq!(b.export()["people"].as_array().unwrap().len(), 3);
     let before = b.counts();
     let (_, out, _) = b.import(&less, &[]);
-    assert!(out.contains("(0 newly)") && out.contains("(already listed)"), "{out}");
+    assert!(
+        out.contains("(0 newly)") && out.contains("(already listed)"),
+        "{out}"
+    );
     assert_eq!(b.counts(), before, "marked once, not on every import");
 
     let left = b.ok(&["roster", "left"]);
-    assert!(left.contains("left the roster — released or transferred? (2)"), "{left}");
+    assert!(
+        left.contains("left the roster — released or transferred? (2)"),
+        "{left}"
+    );
     assert!(left.contains("B-3"), "{left}");
-    let out = b.ok(&["roster", "confirm", "B-2", "released", "--reason", "released from court"]);
+    let out = b.ok(&[
+        "roster",
+        "confirm",
+        "B-2",
+        "released",
+        "--reason",
+        "released from court",
+    ]);
     assert!(out.starts_with("B-2: released on "), "{out}");
-    b.ok(&["roster", "confirm", "B-3", "transferred", "--destination", "state_prison"]);
-    assert!(b.ok(&["roster", "left"]).contains("nobody has left the roster unconfirmed"));
+    b.ok(&[
+        "roster",
+        "confirm",
+        "B-3",
+        "transferred",
+        "--destination",
+        "state_prison",
+    ]);
+    assert!(
+        b.ok(&["roster", "left"])
+            .contains("nobody has left the roster unconfirmed")
+    );
     let err = b
         .cmd(&["roster", "confirm", "B-2", "released"])
         .assert()
@@ -311,10 +391,15 @@ fn people_missing_from_the_feed_are_listed_then_confirmed() {
         .get_output()
         .stderr
         .clone();
-    assert_eq!(String::from_utf8(err).unwrap(), "reentry-board: booking B-2 is already released\n");
+    assert_eq!(
+        String::from_utf8(err).unwrap(),
+        "reentry-board: booking B-2 is already released\n"
+    );
 
     let s = b.store();
-    let released = s.released_between("2000-01-01".parse().unwrap(), "2100-01-01".parse().unwrap()).unwrap();
+    let released = s
+        .released_between("2000-01-01".parse().unwrap(), "2100-01-01".parse().unwrap())
+        .unwrap();
     assert_eq!(released.len(), 1);
     let events = s.outbox_for(&released[0]).unwrap();
     let last: Value = serde_json::from_str(&events.last().unwrap().payload).unwrap();

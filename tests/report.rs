@@ -104,7 +104,12 @@ fn build(dir: &Path) -> std::path::PathBuf {
     let mut p1 = person(1, "2026-01-01", Some("2026-06-20"));
     p1.screening.needs.insert(HealthNeed::SubstanceUseDisorder);
     p1.medications = vec![
-        med(1, "Buprenorphine", MedClass::MatOud, SupplyStatus::GivenInHand),
+        med(
+            1,
+            "Buprenorphine",
+            MedClass::MatOud,
+            SupplyStatus::GivenInHand,
+        ),
         med(2, "Metformin", MedClass::Chronic, SupplyStatus::GivenInHand),
     ];
     p1.naloxone = Some(NaloxoneStatus::Given);
@@ -318,8 +323,12 @@ fn measures_match_the_hand_count() {
     );
     assert_eq!(weeks.len(), 5);
     assert_eq!(weeks.iter().map(|w| w.released).sum::<u64>(), 3);
-    assert!(weeks.iter().any(|w| w.released == 0
-        && w.measures.iter().all(|m| m.denominator == 0 && m.percent().is_none())));
+    assert!(weeks.iter().any(|w| {
+        w.released == 0
+            && w.measures
+                .iter()
+                .all(|m| m.denominator == 0 && m.percent().is_none())
+    }));
 }
 
 #[test]
@@ -333,7 +342,15 @@ fn report_command_prints_every_number_with_its_denominator() {
             .env("XDG_DATA_HOME", dir.path().join("data"))
             .env("XDG_CONFIG_HOME", dir.path().join("config"))
             .env_remove("REENTRY_BOARD_CONFIG")
-            .args(["report", "--from", "2026-06-01", "--to", "2026-06-30", "--format", format])
+            .args([
+                "report",
+                "--from",
+                "2026-06-01",
+                "--to",
+                "2026-06-30",
+                "--format",
+                format,
+            ])
             .arg("--db")
             .arg(&path)
             .assert()
@@ -344,14 +361,23 @@ fn report_command_prints_every_number_with_its_denominator() {
         String::from_utf8(out).unwrap()
     };
     let csv = run("csv");
-    assert!(csv.starts_with("measure,label,numerator,denominator,percent,of\n"), "{csv}");
-    assert!(csv.contains("\nscreened_by_t135,screened by T-135,1,2,50,"), "{csv}");
+    assert!(
+        csv.starts_with("measure,label,numerator,denominator,percent,of\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("\nscreened_by_t135,screened by T-135,1,2,50,"),
+        "{csv}"
+    );
     assert!(csv.contains("\nunplanned,"), "{csv}");
     assert!(csv.contains(",2,3,67,released people\n"), "{csv}");
     assert!(csv.contains("\nbarrier:pharmacy_delay,"), "{csv}");
     let md = run("md");
     assert!(md.contains("3 people released in the period."), "{md}");
-    assert!(md.contains("| DME delivered by release | 0% | 0 of 1 | people with DME |"), "{md}");
+    assert!(
+        md.contains("| DME delivered by release | 0% | 0 of 1 | people with DME |"),
+        "{md}"
+    );
     let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
     assert_eq!(json["released"], 3);
     assert_eq!(json["measures"][0]["denominator"], 2);

@@ -75,7 +75,11 @@ fn rejected(problems: &crate::import::Problems) -> anyhow::Result<ExitCode> {
     anyhow::bail!(
         "nothing imported: {} {} rejected; fix the file, or pass --skip-invalid to import the other rows",
         problems.rejected_rows,
-        if problems.rejected_rows == 1 { "row" } else { "rows" }
+        if problems.rejected_rows == 1 {
+            "row"
+        } else {
+            "rows"
+        }
     )
 }
 
@@ -88,7 +92,11 @@ fn print_roster(report: &RosterImport, options: Options) -> anyhow::Result<ExitC
         eprintln!(
             "skipped {} invalid {}:",
             report.problems.rejected_rows,
-            if report.problems.rejected_rows == 1 { "row" } else { "rows" }
+            if report.problems.rejected_rows == 1 {
+                "row"
+            } else {
+                "rows"
+            }
         );
         print_problems(&report.problems);
     }
@@ -118,19 +126,29 @@ fn print_roster(report: &RosterImport, options: Options) -> anyhow::Result<ExitC
     }
     if !out.left.is_empty() {
         println!();
-        println!("left the roster — released or transferred? confirm with `reentry-board roster confirm BOOKING released|transferred`:");
+        println!(
+            "left the roster — released or transferred? confirm with `reentry-board roster confirm BOOKING released|transferred`:"
+        );
         for l in &out.left {
             println!(
                 "  {:<14} {:<24} {:<12} expected {}{}",
                 l.booking_id,
                 l.name.formatted(NameFormat::LastInitial),
                 l.unit,
-                l.release_date.map_or_else(|| "unknown".to_string(), |d| d.to_string()),
-                if l.already_marked { "  (already listed)" } else { "" }
+                l.release_date
+                    .map_or_else(|| "unknown".to_string(), |d| d.to_string()),
+                if l.already_marked {
+                    "  (already listed)"
+                } else {
+                    ""
+                }
             );
         }
         if out.missing > out.left.len() as u64 {
-            println!("  ... and {} more (`reentry-board roster left`)", out.missing - out.left.len() as u64);
+            println!(
+                "  ... and {} more (`reentry-board roster left`)",
+                out.missing - out.left.len() as u64
+            );
         }
     }
     if options.dry_run {
@@ -138,7 +156,10 @@ fn print_roster(report: &RosterImport, options: Options) -> anyhow::Result<ExitC
         println!("dry run: nothing was changed");
     } else {
         println!();
-        println!("written: {} audit rows, {} events queued", out.audit_rows, out.events);
+        println!(
+            "written: {} audit rows, {} events queued",
+            out.audit_rows, out.events
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

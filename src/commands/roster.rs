@@ -21,7 +21,10 @@ pub fn run(ctx: &Context, args: &RosterArgs) -> anyhow::Result<ExitCode> {
             if left.is_empty() {
                 println!("nobody has left the roster unconfirmed");
             } else {
-                println!("left the roster — released or transferred? ({})", left.len());
+                println!(
+                    "left the roster — released or transferred? ({})",
+                    left.len()
+                );
                 for l in &left {
                     println!(
                         "  {:<14} {:<24} {:<12} expected {}",

@@ -71,7 +71,12 @@ impl<'a> Fields<'a> {
 
     fn code<T: FromStr>(&mut self, name: &str, codes: &[&str]) -> Option<T> {
         let v = self.get(name);
-        match v.trim().to_lowercase().replace([' ', '-'], "_").parse::<T>() {
+        match v
+            .trim()
+            .to_lowercase()
+            .replace([' ', '-'], "_")
+            .parse::<T>()
+        {
             Ok(c) => Some(c),
             Err(_) => {
                 self.problem(
@@ -170,15 +175,21 @@ pub fn import(
         }));
     }
     if kind == ImportKind::Medications {
-        let unknown = store.unknown_bookings(medications.iter().map(|(_, m)| m.booking_id.as_str()))?;
+        let unknown =
+            store.unknown_bookings(medications.iter().map(|(_, m)| m.booking_id.as_str()))?;
         for (line, m) in &medications {
             if unknown.contains(&m.booking_id) {
                 problems.rejected_rows += 1;
                 problems.push(Problem {
                     file: file.name.clone(),
                     line: Some(*line),
-                    column: index.get("booking_id").map(|i| (i + 1, "booking_id".to_string())),
-                    message: format!("expected a booking on the board, found \"{}\"", m.booking_id),
+                    column: index
+                        .get("booking_id")
+                        .map(|i| (i + 1, "booking_id".to_string())),
+                    message: format!(
+                        "expected a booking on the board, found \"{}\"",
+                        m.booking_id
+                    ),
                 });
             }
         }

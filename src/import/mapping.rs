@@ -129,7 +129,9 @@ impl Mapping {
             )
         })?;
         let key_line = |table: &str, key: &str| crate::toml_util::find_key_line(text, table, key);
-        mapping.delimiter_byte().map_err(|m| err(key_line("", "delimiter"), m))?;
+        mapping
+            .delimiter_byte()
+            .map_err(|m| err(key_line("", "delimiter"), m))?;
         // A format that cannot print a date cannot parse one either.
         if !date_format_ok(&mapping.date_format) {
             return Err(err(
@@ -228,11 +230,20 @@ mod tests {
     #[test]
     fn errors_name_the_line() {
         let e = Mapping::parse("date_format = \"%Y-%m-%d\"\ndelimiter = \";;\"\n", "m.toml");
-        assert!(matches!(&e, Err(e) if e.to_string().starts_with("m.toml:2: delimiter")), "{e:?}");
+        assert!(
+            matches!(&e, Err(e) if e.to_string().starts_with("m.toml:2: delimiter")),
+            "{e:?}"
+        );
         let e = Mapping::parse("[columns]\nbooking = \"x\"\n", "m.toml");
-        assert!(matches!(&e, Err(e) if e.to_string().starts_with("m.toml:2:")), "{e:?}");
+        assert!(
+            matches!(&e, Err(e) if e.to_string().starts_with("m.toml:2:")),
+            "{e:?}"
+        );
         let e = Mapping::parse("[columns]\nunit = \"\"\n", "m.toml");
-        assert!(matches!(&e, Err(e) if e.to_string().contains("columns.unit is required")), "{e:?}");
+        assert!(
+            matches!(&e, Err(e) if e.to_string().contains("columns.unit is required")),
+            "{e:?}"
+        );
         let e = Mapping::parse("date_format = \"%Q\"\n", "m.toml");
         assert!(e.is_err());
     }

@@ -167,7 +167,10 @@ impl CsvFile {
             .reader
             .read_byte_record(&mut file.record)
             .map_err(|e| problem(Some(1), csv_error(&e)))?;
-        let blank = file.record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace));
+        let blank = file
+            .record
+            .iter()
+            .all(|f| f.iter().all(u8::is_ascii_whitespace));
         if !found || blank {
             return Err(problem(
                 None,
@@ -257,7 +260,11 @@ impl CsvFile {
             }
             let line = self.record.position().map_or(0, csv::Position::line);
             // Spreadsheets leave blank lines at the end; they are not rows.
-            if self.record.len() == 1 && self.record.get(0).is_some_and(|f| f.trim_ascii().is_empty())
+            if self.record.len() == 1
+                && self
+                    .record
+                    .get(0)
+                    .is_some_and(|f| f.trim_ascii().is_empty())
             {
                 continue;
             }

@@ -8,9 +8,7 @@ use chrono::NaiveDate;
 
 use super::mapping::{Mapping, example_date};
 use super::reader::{CsvFile, Problem, Row};
-use crate::domain::{
-    Certainty, CustodyStatus, Facility, FacilityKind, PersonName, ReleaseType,
-};
+use crate::domain::{Certainty, CustodyStatus, Facility, FacilityKind, PersonName, ReleaseType};
 use crate::store::{FeedFields, RosterEntry};
 
 /// Release dates further away than this are typing mistakes (as in the edit dialogs).
@@ -139,7 +137,11 @@ struct Cell<'a> {
 
 impl<'a> Cell<'a> {
     fn value(&self, index: usize) -> &'a str {
-        self.row.fields.get(index).map(String::as_str).unwrap_or_default()
+        self.row
+            .fields
+            .get(index)
+            .map(String::as_str)
+            .unwrap_or_default()
     }
 
     fn problem(&mut self, index: usize, message: String) {
@@ -203,7 +205,10 @@ impl<'a> Cell<'a> {
         if let Ok(v) = norm.parse::<T>() {
             return Some(v);
         }
-        if let Some(v) = all.iter().find(|v| v.label().eq_ignore_ascii_case(word.trim())) {
+        if let Some(v) = all
+            .iter()
+            .find(|v| v.label().eq_ignore_ascii_case(word.trim()))
+        {
             return Some(*v);
         }
         let codes: Vec<String> = all.iter().map(ToString::to_string).collect();
@@ -262,7 +267,9 @@ pub fn parse(
         problems: Vec::new(),
     };
     let format = mapping.date_format.as_str();
-    let booking_id = c.required(layout.booking_id, "a booking id").map(str::to_string);
+    let booking_id = c
+        .required(layout.booking_id, "a booking id")
+        .map(str::to_string);
     let last = c.required(layout.last_name, "a last name");
     let first = c.value(layout.first_name);
     let dob = c.date(layout.dob, format);
@@ -271,17 +278,19 @@ pub fn parse(
             c.problem(i, format!("date of birth {d} is in the future"));
         }
     }
-    let facility = c.required(layout.facility, "a facility id or name").and_then(|v| {
-        let found = facilities.find(v).cloned();
-        if found.is_none() {
-            let known = facilities.ids();
-            c.problem(
-                layout.facility,
-                format!("expected a known facility ({known}), found \"{v}\""),
-            );
-        }
-        found
-    });
+    let facility = c
+        .required(layout.facility, "a facility id or name")
+        .and_then(|v| {
+            let found = facilities.find(v).cloned();
+            if found.is_none() {
+                let known = facilities.ids();
+                c.problem(
+                    layout.facility,
+                    format!("expected a known facility ({known}), found \"{v}\""),
+                );
+            }
+            found
+        });
     let unit = c.required(layout.unit, "a housing unit");
     let booked_on = c.date(layout.booked_on, format);
     let release_date = c.date(layout.release_date, format);
@@ -289,7 +298,9 @@ pub fn parse(
         if (d - today).num_days().abs() > MAX_YEARS_AHEAD * 366 {
             c.problem(
                 i,
-                format!("release date {d} is more than {MAX_YEARS_AHEAD} years away; check the year"),
+                format!(
+                    "release date {d} is more than {MAX_YEARS_AHEAD} years away; check the year"
+                ),
             );
         }
     }
@@ -297,7 +308,11 @@ pub fn parse(
     let certainty = match layout.certainty {
         Some(i) if !c.value(i).is_empty() => c.code(i, "certainty", mapping, &all_certainty),
         _ if release_date.is_none() => Some(Certainty::Unknown),
-        _ => mapping.default_certainty.parse().ok().or(Some(Certainty::Projected)),
+        _ => mapping
+            .default_certainty
+            .parse()
+            .ok()
+            .or(Some(Certainty::Projected)),
     };
     if let (Some(i), Some(cert)) = (layout.certainty, certainty) {
         if release_date.is_some() && cert == Certainty::Unknown {
@@ -305,12 +320,17 @@ pub fn parse(
         }
         let date_empty = layout.release_date.is_some_and(|i| c.value(i).is_empty());
         if date_empty && cert != Certainty::Unknown {
-            c.problem(i, format!("certainty \"{cert}\" needs a release date, and the date is empty"));
+            c.problem(
+                i,
+                format!("certainty \"{cert}\" needs a release date, and the date is empty"),
+            );
         }
     }
     let all_types: Vec<ReleaseType> = ReleaseType::all().collect();
     let release_type = match layout.release_type {
-        Some(i) if !c.value(i).is_empty() => c.code(i, "release_type", mapping, &all_types).map(Some),
+        Some(i) if !c.value(i).is_empty() => {
+            c.code(i, "release_type", mapping, &all_types).map(Some)
+        }
         _ => Some(None),
     };
     let custody_codes = [
@@ -323,7 +343,10 @@ pub fn parse(
         _ => Some(CustodyStatus::InCustody),
     };
     if let (Some(i), Some(CustodyStatus::LeftRoster)) = (layout.custody, custody) {
-        c.problem(i, "expected in_custody, released or transferred, found \"left_roster\"".into());
+        c.problem(
+            i,
+            "expected in_custody, released or transferred, found \"left_roster\"".into(),
+        );
     }
     let youth = match layout.youth {
         Some(i) => {
@@ -332,7 +355,12 @@ pub fn parse(
             match flag(word) {
                 Some(y) => Some(y),
                 None => {
-                    c.problem(i, format!("expected yes/no (y, n, true, false, 1, 0 or empty), found \"{raw}\""));
+                    c.problem(
+                        i,
+                        format!(
+                            "expected yes/no (y, n, true, false, 1, 0 or empty), found \"{raw}\""
+                        ),
+                    );
                     None
                 }
             }
@@ -351,23 +379,28 @@ pub fn parse(
         custody,
         youth,
     ) {
-        (Some(id), Some(last), Some(facility), Some(unit), Some(certainty), Some(kind), Some(custody), Some(youth))
-            if problems.is_empty() =>
-        {
-            Some(RosterEntry {
-                booking_id: id.clone(),
-                name: PersonName::new(last, first),
-                date_of_birth: dob,
-                youth: youth || facility.kind == FacilityKind::YouthFacility,
-                facility_id: facility.id,
-                unit: unit.to_string(),
-                booked_on,
-                release_date,
-                certainty,
-                release_type: kind,
-                custody,
-            })
-        }
+        (
+            Some(id),
+            Some(last),
+            Some(facility),
+            Some(unit),
+            Some(certainty),
+            Some(kind),
+            Some(custody),
+            Some(youth),
+        ) if problems.is_empty() => Some(RosterEntry {
+            booking_id: id.clone(),
+            name: PersonName::new(last, first),
+            date_of_birth: dob,
+            youth: youth || facility.kind == FacilityKind::YouthFacility,
+            facility_id: facility.id,
+            unit: unit.to_string(),
+            booked_on,
+            release_date,
+            certainty,
+            release_type: kind,
+            custody,
+        }),
         _ => None,
     };
     Parsed {

@@ -24,15 +24,21 @@ fn after_field(entry: &AuditEntry, field: &str) -> Option<String> {
     Some(value.as_str().unwrap_or_default().to_string())
 }
 
-/// The audit kind and column that set each measured milestone, and whether a value means done.
-fn setter(code: MilestoneCode) -> Option<(&'static str, &'static str, fn(&str) -> bool)> {
+/// The audit kind and column that set a measured milestone, and whether a value means done.
+type Setter = (&'static str, &'static str, fn(&str) -> bool);
+
+fn setter(code: MilestoneCode) -> Option<Setter> {
     Some(match code {
         MilestoneCode::Screening => ("screening_set", "screening_result", |v| {
-            v.parse::<ScreeningResult>().is_ok_and(ScreeningResult::is_complete)
+            v.parse::<ScreeningResult>()
+                .is_ok_and(ScreeningResult::is_complete)
         }),
-        MilestoneCode::CareManager => ("care_team_assigned", "pre_release_cm_id", |v| !v.is_empty()),
+        MilestoneCode::CareManager => {
+            ("care_team_assigned", "pre_release_cm_id", |v| !v.is_empty())
+        }
         MilestoneCode::CarePlan => ("care_plan_set", "care_plan", |v| {
-            v.parse::<CarePlanStatus>().is_ok_and(CarePlanStatus::is_complete)
+            v.parse::<CarePlanStatus>()
+                .is_ok_and(CarePlanStatus::is_complete)
         }),
         MilestoneCode::WarmHandoff => ("warm_handoff_set", "warm_handoff", |v| {
             matches!(

@@ -8,8 +8,8 @@ use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
 use crate::domain::{
-    BarrierReason, MediCalStatus, MilestoneCode, NaloxoneStatus, PersonRecord, Recipient,
-    Rules, ScreeningResult, SupplyStatus, WarmHandoffStatus,
+    BarrierReason, MediCalStatus, MilestoneCode, NaloxoneStatus, PersonRecord, Recipient, Rules,
+    ScreeningResult, SupplyStatus, WarmHandoffStatus,
 };
 
 /// One released person: the record as it stood at release, and the first day each milestone
@@ -35,7 +35,8 @@ pub struct Measure {
 impl Measure {
     /// Whole percent, or None for an empty denominator.
     pub fn percent(&self) -> Option<u64> {
-        (self.denominator > 0).then(|| (self.numerator * 100 + self.denominator / 2) / self.denominator)
+        (self.denominator > 0)
+            .then(|| (self.numerator * 100 + self.denominator / 2) / self.denominator)
     }
 }
 
@@ -172,7 +173,11 @@ pub fn compute(people: &[Released], rules: &Rules, from: NaiveDate, to: NaiveDat
                 && !p.record.care_team.same_manager_pre_and_post()
         })
     };
-    let h = by_offset(handoff_needed(), MilestoneCode::WarmHandoff, rules.warm_handoff);
+    let h = by_offset(
+        handoff_needed(),
+        MilestoneCode::WarmHandoff,
+        rules.warm_handoff,
+    );
     measures.push(measure(
         "warm_handoff_by_t14",
         "warm handoff done by T-14",
@@ -188,7 +193,12 @@ pub fn compute(people: &[Released], rules: &Rules, from: NaiveDate, to: NaiveDat
                 .any(|m| m.supply != SupplyStatus::NotNeeded)
         })
     };
-    let in_hand = |s: SupplyStatus| matches!(s, SupplyStatus::GivenInHand | SupplyStatus::RxSentToPharmacy);
+    let in_hand = |s: SupplyStatus| {
+        matches!(
+            s,
+            SupplyStatus::GivenInHand | SupplyStatus::RxSentToPharmacy
+        )
+    };
     measures.push(measure(
         "supply_in_hand",
         "30-day supply in hand (or Rx sent)",
@@ -215,9 +225,8 @@ pub fn compute(people: &[Released], rules: &Rules, from: NaiveDate, to: NaiveDat
         }),
         on_mat().count() as u64,
     ));
-    let naloxone_applies = || {
-        all().filter(|p| p.record.naloxone != Some(NaloxoneStatus::NotApplicable))
-    };
+    let naloxone_applies =
+        || all().filter(|p| p.record.naloxone != Some(NaloxoneStatus::NotApplicable));
     measures.push(measure(
         "naloxone_given",
         "given naloxone",
@@ -239,7 +248,9 @@ pub fn compute(people: &[Released], rules: &Rules, from: NaiveDate, to: NaiveDat
         "dme_delivered",
         "DME delivered by release",
         "people with DME",
-        count(with_dme(), |p| p.record.dme.iter().all(|d| d.status.is_final())),
+        count(with_dme(), |p| {
+            p.record.dme.iter().all(|d| d.status.is_final())
+        }),
         with_dme().count() as u64,
     ));
     let medi_cal_applies =

@@ -15,9 +15,15 @@ fn rate(m: &super::Measure) -> String {
 
 pub fn markdown(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
     let w = |out: &mut dyn Write, s: String| writeln!(out, "{s}").context("writing the report");
-    w(out, format!("# Program measures, released {} to {}", r.from, r.to))?;
+    w(
+        out,
+        format!("# Program measures, released {} to {}", r.from, r.to),
+    )?;
     w(out, String::new())?;
-    w(out, format!("{} people released in the period.", r.released))?;
+    w(
+        out,
+        format!("{} people released in the period.", r.released),
+    )?;
     w(out, String::new())?;
     w(out, "| measure | rate | count | of |".into())?;
     w(out, "|---|---:|---:|---|".into())?;
@@ -53,12 +59,21 @@ pub fn markdown(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
     if r.barriers.is_empty() {
         w(out, "None recorded for these people.".into())?;
     } else {
-        w(out, "| barrier | times recorded | people (of released) |".into())?;
+        w(
+            out,
+            "| barrier | times recorded | people (of released) |".into(),
+        )?;
         w(out, "|---|---:|---:|".into())?;
         for b in &r.barriers {
             w(
                 out,
-                format!("| {} | {} | {} of {} |", b.reason.label(), b.count, b.people, r.released),
+                format!(
+                    "| {} | {} | {} of {} |",
+                    b.reason.label(),
+                    b.count,
+                    b.people,
+                    r.released
+                ),
             )?;
         }
     }
@@ -70,8 +85,15 @@ pub fn markdown(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
 pub fn csv(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let err = "writing the report";
-    w.write_record(["measure", "label", "numerator", "denominator", "percent", "of"])
-        .context(err)?;
+    w.write_record([
+        "measure",
+        "label",
+        "numerator",
+        "denominator",
+        "percent",
+        "of",
+    ])
+    .context(err)?;
     for m in &r.measures {
         w.write_record([
             m.key.to_string(),
@@ -95,7 +117,11 @@ pub fn csv(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
     for b in &r.barriers {
         w.write_record([
             format!("barrier:{}", b.reason.code()),
-            format!("people with barrier \"{}\" ({} recorded)", b.reason.label(), b.count),
+            format!(
+                "people with barrier \"{}\" ({} recorded)",
+                b.reason.label(),
+                b.count
+            ),
             b.people.to_string(),
             r.released.to_string(),
             String::new(),

@@ -108,7 +108,13 @@ impl Store {
                             kind = excluded.kind",
                     )
                     .and_then(|mut s| {
-                        s.execute(params![c.id, c.name, c.organisation, c.phone, c.kind.code()])
+                        s.execute(params![
+                            c.id,
+                            c.name,
+                            c.organisation,
+                            c.phone,
+                            c.kind.code()
+                        ])
                     })
                     .ctx("saving a contact")?;
                     w.audit(&AuditRow {
@@ -305,8 +311,8 @@ impl Store {
 }
 
 fn medication_event(item_id: i64, m: &MedicationEntry) -> Event {
-    let days_supply = (!matches!(m.supply, SupplyStatus::NotNeeded | SupplyStatus::Refused))
-        .then_some(30);
+    let days_supply =
+        (!matches!(m.supply, SupplyStatus::NotNeeded | SupplyStatus::Refused)).then_some(30);
     let mut data = json!({
         "item_id": item_id,
         "class": m.class.code(),

@@ -420,11 +420,15 @@ fn one_row(
     let Some(person_id) = &pair.person_id else {
         out.new += 1;
         note(out, pair, "new booking".into());
-        if let Some(w) = w {
-            let head = book(w, pair, facilities, source_name, out)?;
-            if feed_custody != "in_custody" {
-                leave(w, &head, feed_custody, source_name, out)?;
+        match w {
+            Some(w) => {
+                let head = book(w, pair, facilities, source_name, out)?;
+                if feed_custody != "in_custody" {
+                    leave(w, &head, feed_custody, source_name, out)?;
+                }
             }
+            None if feed_custody != "in_custody" => out.released += 1,
+            None => {}
         }
         return Ok(());
     };
@@ -458,7 +462,12 @@ fn one_row(
                 .collect();
             let change = rows::update(w, "persons", &head, None, cols)?;
             w.bump_person(&head)?;
-            w.audit(&person_audit(&head, "roster_details_changed", change, source_name))?;
+            w.audit(&person_audit(
+                &head,
+                "roster_details_changed",
+                change,
+                source_name,
+            ))?;
             out.audit_rows += 1;
         }
     }
@@ -491,7 +500,15 @@ fn one_row(
             } else {
                 None
             };
-            move_date(w, &head, feed(DATE), feed(CERTAINTY), kind, source_name, out)?;
+            move_date(
+                w,
+                &head,
+                feed(DATE),
+                feed(CERTAINTY),
+                kind,
+                source_name,
+                out,
+            )?;
         }
     }
 
@@ -502,7 +519,11 @@ fn one_row(
             ("left_roster" | "released" | "transferred", "in_custody") => {
                 changed = true;
                 out.returned += 1;
-                note(out, pair, format!("back on the roster (was {})", db_custody.replace('_', " ")));
+                note(
+                    out,
+                    pair,
+                    format!("back on the roster (was {})", db_custody.replace('_', " ")),
+                );
                 if let Some(w) = w {
                     let head = w.person(person_id)?;
                     let change = rows::update(
@@ -516,7 +537,12 @@ fn one_row(
                         ],
                     )?;
                     w.bump_person(&head)?;
-                    w.audit(&person_audit(&head, "returned_to_roster", change, source_name))?;
+                    w.audit(&person_audit(
+                        &head,
+                        "returned_to_roster",
+                        change,
+                        source_name,
+                    ))?;
                     out.audit_rows += 1;
                 }
             }
@@ -668,7 +694,10 @@ fn move_date(
         cols.push(("release_type", kind.map(str::to_string).sql()));
     }
     let (before, after) = rows::update(w, "persons", head, None, cols)?;
-    let previous = before.get("release_date").and_then(Value::as_str).map(str::to_string);
+    let previous = before
+        .get("release_date")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let reason_text = format!("{FEED_REASON} ({source_name})");
     rows::insert(
         w,
@@ -739,7 +768,13 @@ fn leave(
     } else {
         Departure::Released
     };
-    depart(w, head, &departure, w.today, Some(format!("{FEED_REASON} ({source_name})")))?;
+    depart(
+        w,
+        head,
+        &departure,
+        w.today,
+        Some(format!("{FEED_REASON} ({source_name})")),
+    )?;
     out.released += 1;
     out.audit_rows += 1;
     out.events += 1;
@@ -834,14 +869,11 @@ fn release_facts(w: &Writer<'_>, head: &Head, on: NaiveDate) -> Result<Value> {
         "SELECT NOT EXISTS (SELECT 1 FROM medications WHERE person_id = ?1
             AND supply NOT IN ('given_in_hand', 'rx_sent_to_pharmacy', 'not_needed'))",
     )?;
-    let dme_delivered = one(
-        "SELECT NOT EXISTS (SELECT 1 FROM dme WHERE person_id = ?1
-            AND status NOT IN ('delivered', 'not_needed'))",
-    )?;
-    let (release_date, naloxone, medi_cal): (Option<String>, Option<String>, String) =
-        w.tx.prepare_cached(
-            "SELECT release_date, naloxone, medi_cal_status FROM persons WHERE id = ?1",
-        )
+    let dme_delivered = one("SELECT NOT EXISTS (SELECT 1 FROM dme WHERE person_id = ?1
+            AND status NOT IN ('delivered', 'not_needed'))")?;
+    let (release_date, naloxone, medi_cal): (Option<String>, Option<String>, String) = w
+        .tx
+        .prepare_cached("SELECT release_date, naloxone, medi_cal_status FROM persons WHERE id = ?1")
         .and_then(|mut s| s.query_row([&head.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
         .ctx("reading the release facts")?;
     let sent: Vec<String> =

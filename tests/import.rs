@@ -427,6 +427,15 @@ fn skip_invalid_imports_the_rest_and_lists_what_it_skipped() {
     assert!(!ok);
     assert!(err.ends_with("nothing imported: 2 rows rejected; fix the file, or pass --skip-invalid to import the other rows\n"), "{err}");
     assert_eq!(b.counts()[0], 0);
+    // A dry run shows what the valid rows would do, lists the problems, and still fails.
+    let (ok, out, err) = b.import(&path, &["--dry-run"]);
+    assert!(!ok);
+    assert!(
+        out.contains("new              2") && out.contains("rejected         2"),
+        "{out}"
+    );
+    assert!(err.ends_with("dry run: 2 rows rejected; a real import would import nothing unless --skip-invalid is given\n"), "{err}");
+    assert_eq!(b.counts()[0], 0);
     let (ok, out, err) = b.import(&path, &["--skip-invalid"]);
     assert!(ok, "{err}");
     let name = path.display();

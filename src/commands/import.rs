@@ -88,7 +88,10 @@ fn print_roster(report: &RosterImport, options: Options) -> anyhow::Result<ExitC
         print_problems(&report.problems);
         return rejected(&report.problems);
     };
-    if !report.problems.is_empty() {
+    let rejected_rows = !report.problems.is_empty();
+    if rejected_rows && !options.skip_invalid {
+        print_problems(&report.problems);
+    } else if rejected_rows {
         eprintln!(
             "skipped {} invalid {}:",
             report.problems.rejected_rows,
@@ -154,6 +157,17 @@ fn print_roster(report: &RosterImport, options: Options) -> anyhow::Result<ExitC
     if options.dry_run {
         println!();
         println!("dry run: nothing was changed");
+        if rejected_rows && !options.skip_invalid {
+            anyhow::bail!(
+                "dry run: {} {} rejected; a real import would import nothing unless --skip-invalid is given",
+                report.problems.rejected_rows,
+                if report.problems.rejected_rows == 1 {
+                    "row"
+                } else {
+                    "rows"
+                }
+            );
+        }
     } else {
         println!();
         println!(

@@ -142,7 +142,8 @@ pub fn import_roster(
             message: "no rows after the header; an empty roster would mark everyone as gone, so nothing was imported".into(),
         }));
     }
-    if !problems.is_empty() && !options.skip_invalid {
+    // A dry run goes on to show what the valid rows would do; the caller still reports failure.
+    if !problems.is_empty() && !options.skip_invalid && !options.dry_run {
         return Ok(RosterImport {
             rows,
             problems,

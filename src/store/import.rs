@@ -968,10 +968,10 @@ mod tests {
 
     #[test]
     fn compared_columns_line_up() {
+        // The indexes name positions in COMPARED; a column added in the middle must move them.
         assert_eq!(COMPARED[LAST], "last_name");
         assert_eq!(COMPARED[CUSTODY], "custody");
         assert_eq!(COMPARED[TYPE], "release_type");
         assert_eq!(COMPARED[BOOKED], "booked_on");
-        assert!(FacilityKind::all().count() > 0);
     }
 }

@@ -49,6 +49,13 @@ pub enum Command {
     Sync(SyncArgs),
     /// Serve the board over SSH: each key in --authorized-keys gets its own board session.
     Serve(ServeArgs),
+    /// Import a CSV file: the jail's roster (default), the care-manager directory, facilities or
+    /// medication lists. Checked in full first; nothing is imported if any row is rejected.
+    Import(ImportArgs),
+    /// People who left the roster feed: list them, confirm a release or a transfer.
+    Roster(RosterArgs),
+    /// Program measures for people released in a period, each with its denominator.
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -126,6 +133,8 @@ pub struct InitArgs {
 pub enum ExportFormat {
     Json,
     Csv,
+    /// The printable daily packet (Markdown), presentation-safe unless --full.
+    Md,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -137,6 +146,131 @@ pub struct ExportArgs {
     /// Compute the board as of this day (default: today).
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     pub as_of: Option<NaiveDate>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// With --format md: full names and medication names (not for shared screens or printouts
+    /// that leave the team).
+    #[arg(long)]
+    pub full: bool,
+}
+
+/// The board's filters, for exports.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FilterArgs {
+    /// Only this facility (its id).
+    #[arg(long, value_name = "ID")]
+    pub facility: Option<String>,
+    /// Only this housing unit.
+    #[arg(long, value_name = "UNIT")]
+    pub unit: Option<String>,
+    /// Only people with this pre-release care manager (directory id).
+    #[arg(long, value_name = "CONTACT_ID")]
+    pub care_manager: Option<String>,
+    /// Only one band: overdue, near, services_window, screening_window, unknown, later.
+    #[arg(long, value_name = "BAND")]
+    pub band: Option<String>,
+    /// Only people at risk (overdue or blocked work, or due soon inside 14 days).
+    #[arg(long)]
+    pub at_risk: bool,
+    /// Only names or booking numbers containing every word (accents and case ignored).
+    #[arg(long, value_name = "WORDS")]
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportKind {
+    /// The jail's roster (see --map).
+    Roster,
+    /// The care-team directory: id,name,organisation,phone,kind.
+    Directory,
+    /// Facilities: id,name,kind.
+    Facilities,
+    /// Medications: booking_id,name,class,lai,next_dose,supply.
+    Medications,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The CSV file.
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+    #[arg(long, value_enum, default_value = "roster")]
+    pub kind: ImportKind,
+    /// Roster mapping file (TOML): column names, delimiter, date format.
+    #[arg(long, value_name = "MAPPING.toml")]
+    pub map: Option<PathBuf>,
+    /// Print what would change (new, changed, unchanged, missing, rejected); change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import the valid rows even if some are rejected, and list the skipped ones.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Treat this day as today (booking day of new people, the bounds of date checks).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub as_of: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RosterArgs {
+    /// The database file.
+    #[arg(long, value_name = "PATH", env = "REENTRY_BOARD_DB", global = true)]
+    pub db: Option<PathBuf>,
+    #[command(subcommand)]
+    pub action: RosterAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DepartureKind {
+    Released,
+    Transferred,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum RosterAction {
+    /// People who are no longer in the roster feed: released or transferred?
+    Left,
+    /// Confirm how someone left custody (audited; sends person_released / person_transferred).
+    Confirm {
+        /// The booking number.
+        booking: String,
+        #[arg(value_enum)]
+        how: DepartureKind,
+        /// The day it happened (default: today).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        on: Option<NaiveDate>,
+        /// Why, or how it is known (e.g. "released from court").
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// For a transfer: county_jail, youth_facility, state_prison, hospital or other.
+        #[arg(long, value_name = "KIND", default_value = "other")]
+        destination: String,
+        /// For a transfer: a few words on where to.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        destination_text: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// First release day of the period.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub from: NaiveDate,
+    /// Last release day of the period (inclusive).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub to: NaiveDate,
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,26 +1,77 @@
-//! `export`: the board as computed for a day, to stdout.
+//! `export`: the board as computed for a day, to stdout, with the board's filters.
 
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use crate::cli::{ExportArgs, ExportFormat};
-use crate::domain::board;
+use crate::cli::{ExportArgs, ExportFormat, FilterArgs};
+use crate::domain::filter::{Filter, fold};
+use crate::domain::{Band, BoardRow, board};
 use crate::export::{rows, write_csv, write_json};
 
 use super::{Context, clock, db_path, open_store};
 
+/// The board's filter from the flags, and the same in words for the packet's heading.
+fn filter(args: &FilterArgs) -> anyhow::Result<(Filter, Vec<String>)> {
+    let band = match &args.band {
+        None => None,
+        Some(b) => Some(b.replace('-', "_").parse::<Band>().map_err(|_| {
+            let bands: Vec<&str> = Band::all().map(Band::code).collect();
+            anyhow::anyhow!("--band `{b}` is not a band; one of: {}", bands.join(", "))
+        })?),
+    };
+    let mut words = Vec::new();
+    let mut say = |label: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            words.push(format!("{label} {v}"));
+        }
+    };
+    say("facility", &args.facility);
+    say("unit", &args.unit);
+    say("care manager", &args.care_manager);
+    say("band", &band.map(|b| b.label().to_string()));
+    say("search", &args.search);
+    if args.at_risk {
+        words.push("at risk only".into());
+    }
+    let f = Filter {
+        search: args.search.as_deref().map(fold).unwrap_or_default(),
+        facility: args.facility.clone(),
+        unit: args.unit.clone(),
+        care_manager: args.care_manager.clone(),
+        band,
+        at_risk_only: args.at_risk,
+        my_work: None,
+    };
+    Ok((f, words))
+}
+
 pub fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let (filter, words) = filter(&args.filter)?;
     let path = db_path(&args.db)?;
     let clock = clock(args.as_of);
     let store = open_store(ctx, &path, clock.clone())?;
     let today = clock.today();
-    let board = board::build(store.load_records()?, today, &ctx.config.rules);
-    let people = rows(&board, ctx.config.name_format);
+    let rules = &ctx.config.rules;
+    let board: Vec<BoardRow> = board::build(store.load_records()?, today, rules)
+        .into_iter()
+        .filter(|row| filter.matches(row, rules))
+        .collect();
     // Stdout is line-buffered: pretty JSON of 100,000 people would be millions of writes.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     match args.format {
-        ExportFormat::Json => write_json(&mut out, today, people)?,
-        ExportFormat::Csv => write_csv(&mut out, &people)?,
+        ExportFormat::Json => write_json(&mut out, today, rows(&board, ctx.config.name_format))?,
+        ExportFormat::Csv => write_csv(&mut out, &rows(&board, ctx.config.name_format))?,
+        ExportFormat::Md => crate::packet::write(
+            &mut out,
+            &crate::packet::Heading {
+                facility_name: &ctx.config.facility_name,
+                as_of: today,
+                filters: words,
+                full: args.full,
+                name_format: ctx.config.name_format,
+            },
+            &board,
+        )?,
     }
     out.flush()?;
     tracing::info!(people = board.len(), "exported");

@@ -6,7 +6,10 @@ pub use board::StoreSource;
 mod demo;
 mod export;
 mod hub;
+mod import;
 mod init;
+mod report;
+mod roster;
 mod serve;
 mod sync;
 mod users;
@@ -45,6 +48,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Hub(args)) => hub::run(&ctx, &args),
         Some(Command::Sync(args)) => sync::run(&ctx, &args),
         Some(Command::Serve(args)) => serve::run(&ctx, &args),
+        Some(Command::Import(args)) => import::run(&ctx, &args),
+        Some(Command::Roster(args)) => roster::run(&ctx, &args),
+        Some(Command::Report(args)) => report::run(&ctx, &args),
     }
 }
 
@@ -58,6 +64,9 @@ fn command_name(command: Option<&Command>) -> &'static str {
         Some(Command::Hub(_)) => "hub",
         Some(Command::Sync(_)) => "sync",
         Some(Command::Serve(_)) => "serve",
+        Some(Command::Import(_)) => "import",
+        Some(Command::Roster(_)) => "roster",
+        Some(Command::Report(_)) => "report",
     }
 }
 

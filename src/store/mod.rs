@@ -8,10 +8,13 @@ mod checklist;
 mod codec;
 mod commands;
 mod delivery;
+mod directory_import;
 mod error;
+mod import;
 mod load;
 mod open;
 mod outbox;
+mod report;
 mod rows;
 mod seed;
 mod users;
@@ -36,7 +39,12 @@ pub use commands::{
     SetScreening, SetWarmHandoff,
 };
 pub use delivery::{Delivery, OutboxCounts, StuckEvent, SyncState};
+pub use directory_import::{MedicationEntry, UpsertOutcome};
 pub use error::{Result, StoreError};
+pub use import::{
+    ChangeLine, DESTINATION_KINDS, Departure, FeedFields, LeftLine, RosterEntry, RosterOutcome,
+    RosterStage,
+};
 pub use load::AuditEntry;
 pub use open::{APPLICATION_ID, SCHEMA_VERSION};
 pub use outbox::OutboxEvent;

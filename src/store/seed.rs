@@ -173,7 +173,7 @@ fn upsert_directory<'a>(
     Ok(())
 }
 
-fn insert_record(w: &Writer<'_>, rec: &PersonRecord) -> Result<Head> {
+pub(super) fn insert_record(w: &Writer<'_>, rec: &PersonRecord) -> Result<Head> {
     let p = &rec.person;
     let id = if p.id.is_empty() {
         w.new_id()

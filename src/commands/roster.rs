@@ -1,0 +1,66 @@
+//! `roster`: people who left the roster feed, and confirming how they left.
+
+use std::process::ExitCode;
+
+use crate::cli::{DepartureKind, RosterAction, RosterArgs};
+use crate::clock::SystemClock;
+use crate::domain::NameFormat;
+use crate::store::Departure;
+
+use super::{Context, actor, db_path, open_store};
+
+pub fn run(ctx: &Context, args: &RosterArgs) -> anyhow::Result<ExitCode> {
+    let path = db_path(&crate::cli::DbArg {
+        db: args.db.clone(),
+    })?;
+    let clock = std::sync::Arc::new(SystemClock);
+    let mut store = open_store(ctx, &path, clock.clone())?;
+    match &args.action {
+        RosterAction::Left => {
+            let left = store.roster_left()?;
+            if left.is_empty() {
+                println!("nobody has left the roster unconfirmed");
+            } else {
+                println!(
+                    "left the roster — released or transferred? ({})",
+                    left.len()
+                );
+                for l in &left {
+                    println!(
+                        "  {:<14} {:<24} {:<12} expected {}",
+                        l.booking_id,
+                        l.name.formatted(NameFormat::LastInitial),
+                        l.unit,
+                        l.release_date
+                            .map_or_else(|| "unknown".to_string(), |d| d.to_string()),
+                    );
+                }
+            }
+        }
+        RosterAction::Confirm {
+            booking,
+            how,
+            on,
+            reason,
+            destination,
+            destination_text,
+        } => {
+            let actor = actor(&store)?;
+            let departure = match how {
+                DepartureKind::Released => Departure::Released,
+                DepartureKind::Transferred => Departure::Transferred {
+                    destination_kind: destination.clone(),
+                    destination_text: destination_text.clone(),
+                },
+            };
+            let on = on.unwrap_or_else(|| crate::clock::Clock::today(&*clock));
+            store.confirm_departure(&actor, booking, &departure, on, reason)?;
+            let how = match how {
+                DepartureKind::Released => "released",
+                DepartureKind::Transferred => "transferred",
+            };
+            println!("{booking}: {how} on {on}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

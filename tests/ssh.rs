@@ -366,8 +366,7 @@ fn two_users_see_a_change_at_once_and_the_server_says_goodbye() {
     alice.wait_for("alice (coordinator)", WAIT);
     bob.wait_for("bob (viewer", WAIT);
 
-    // Another process commits (the editing dialogs are not merged yet; the in-process wake-up
-    // is covered by `ssh::board_session`'s test): both boards show it within their tick.
+    // Another process commits (as `import` would): both boards show it within their tick.
     let clock = SystemClock;
     let mut store = Store::open(&server.db, Arc::new(SystemClock)).unwrap();
     let screen = alice.screen();
@@ -409,6 +408,48 @@ fn two_users_see_a_change_at_once_and_the_server_says_goodbye() {
         row(&alice).contains(&shown)
     });
     wait_until("bob sees the new date", &bob, || row(&bob).contains(&shown));
+
+    // Now alice saves through the release-date dialog in her session: bob's board shows it at
+    // once (an in-process wake-up), and the audit row names her key and address.
+    let record = store.load_record(&record.person.id).unwrap().unwrap();
+    let date2 = date + Days::days(7);
+    let shown2 = date2.format("%m-%d").to_string();
+    alice.send(b"/");
+    alice.send(booking.as_bytes());
+    alice.send(b"\r");
+    alice.send(b"e");
+    alice.wait_for("Release date", WAIT);
+    alice.send(&[0x7f; 12]);
+    alice.send(date2.format("%Y-%m-%d").to_string().as_bytes());
+    alice.send(b"\x1b[B\x1b[B\x1b[B\x1b[B\x1b[C");
+    alice.wait_for("court order", WAIT);
+    alice.send(b"\r");
+    alice.wait_for("Saved: release date.", WAIT);
+    wait_until("bob sees alice's date", &bob, || {
+        row(&bob).contains(&shown2)
+    });
+    let audit = store.audit_for(&record.person.id).unwrap();
+    let last = audit.last().unwrap();
+    assert_eq!(
+        (last.actor.as_str(), last.kind.as_str()),
+        ("alice", "release_date_changed"),
+        "{last:?}"
+    );
+    let fingerprint = String::from_utf8(
+        Command::new("ssh-keygen")
+            .arg("-lf")
+            .arg(server.home.path().join("alice.pub"))
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let fingerprint = fingerprint.split_whitespace().nth(1).unwrap().to_string();
+    let via = last.via.clone().unwrap_or_default();
+    assert!(
+        via.starts_with(&format!("ssh key {fingerprint} from 127.0.0.1")),
+        "the audit row names the key and the address: {via}"
+    );
 
     server.stop();
     for pty in [&mut alice, &mut bob] {

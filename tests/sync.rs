@@ -1045,3 +1045,39 @@ fn a_database_of_schema_1_migrates_with_its_outbox_intact() {
     c.execute("UPDATE outbox SET state = 'discarded' WHERE seq = 1", [])
         .unwrap();
 }
+
+// The SSH server is the one long-running process on a database: with [sync] configured it sends.
+#[test]
+fn serve_sends_the_queue_when_configured() {
+    let setup = Setup::new(5);
+    let hub = setup.hub(&Faults::new());
+    let home = setup.dir.path().join("home");
+    let keys = setup.dir.path().join("authorized_keys");
+    std::fs::write(&keys, "").unwrap();
+    let mut serve = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&setup.db)
+        .arg("--host-key")
+        .arg(setup.dir.path().join("host_key"))
+        .arg("--authorized-keys")
+        .arg(&keys)
+        .env("REENTRY_SYNC_URL", hub.url())
+        .env("REENTRY_SYNC_TOKEN_FILE", &setup.token_file)
+        .env("XDG_DATA_HOME", &home)
+        .env("XDG_CONFIG_HOME", &home)
+        .env("HOME", &home)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let want = setup.outbox().len();
+    assert!(want >= 5, "the seeded people were queued");
+    wait_for(
+        "the server's sender to drain",
+        Duration::from_secs(20),
+        || setup.hub_count() == want,
+    );
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    setup.assert_hub_matches_outbox();
+}

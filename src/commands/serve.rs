@@ -57,6 +57,8 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         sessions: Sessions::new(args.max_sessions),
         failures: AuthFailures::new(args.max_auth_failures, AUTH_FAILURE_WINDOW),
     });
+    // Kept alive while the server runs; dropping it stops the sender and frees its lock.
+    let _sender = start_sender(&ctx.config, &serve_ctx.db, &mut out)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -73,4 +75,29 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     ))?;
     println!("ssh server stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The server is the one long-running process on the database, so it sends to the central API
+/// when `[sync]` is configured. A bad setting stops the server at start rather than leaving the
+/// queue silently unsent; another sender holding the lock (a `sync` service) is fine.
+fn start_sender(
+    config: &crate::config::Config,
+    db: &std::path::Path,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<Option<crate::sync::BackgroundSender>> {
+    let over = crate::sync::SyncOverrides::from_env();
+    if config.sync.url.is_none() && over.url.is_none() {
+        return Ok(None);
+    }
+    let settings = crate::sync::SyncSettings::resolve(&config.sync, &over)?;
+    let sender = crate::sync::spawn_background(db.to_path_buf(), settings)?;
+    if sender.is_some() {
+        writeln!(out, "sending queued events to the central API")?;
+    } else {
+        writeln!(
+            out,
+            "another sender holds the lock; this server does not send"
+        )?;
+    }
+    Ok(sender)
 }

@@ -26,7 +26,8 @@ pub struct AuditFilter {
 /// Enough for a screenful many times over, small enough to load in a blink on a big jail.
 pub const DEFAULT_AUDIT_LIMIT: usize = 2_000;
 
-fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+/// One audit row, from a query selecting the columns in table order.
+pub(super) fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
     Ok(AuditEntry {
         id: r.get(0)?,
         at: r.get(1)?,

@@ -495,22 +495,7 @@ impl Store {
                  FROM audit WHERE person_id = ?1 ORDER BY id",
             )
             .and_then(|mut s| {
-                s.query_map([person_id], |r| {
-                    Ok(AuditEntry {
-                        id: r.get(0)?,
-                        at: r.get(1)?,
-                        actor: r.get(2)?,
-                        role: r.get(3)?,
-                        via: r.get(4)?,
-                        person_id: r.get(5)?,
-                        kind: r.get(6)?,
-                        entity: r.get(7)?,
-                        entity_id: r.get(8)?,
-                        before: r.get(9)?,
-                        after: r.get(10)?,
-                        reason: r.get(11)?,
-                    })
-                })?
+                s.query_map([person_id], super::audit_query::entry)?
                 .collect()
             })
             .ctx("loading the audit trail")

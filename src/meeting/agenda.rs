@@ -25,6 +25,8 @@ impl Why {
     }
 }
 
+type Test<'a> = &'a dyn Fn(&BoardRow) -> bool;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgendaItem {
     pub person_id: String,
@@ -55,7 +57,7 @@ pub fn agenda(rows: &[BoardRow], rules: &Rules) -> Vec<AgendaItem> {
                 .any(|m| m.state == MilestoneState::Overdue)
     };
     let unknown = |r: &BoardRow| r.record.release.date.is_none();
-    let sections: [(Why, &dyn Fn(&BoardRow) -> bool); 4] = [
+    let sections: [(Why, Test<'_>); 4] = [
         (Why::ReleasingSoon, &soon),
         (Why::OpenDateFlag, &flagged),
         (Why::OverdueWork, &overdue),

@@ -56,6 +56,8 @@ pub enum Command {
     Roster(RosterArgs),
     /// Program measures for people released in a period, each with its denominator.
     Report(ReportArgs),
+    /// The minutes of the last meeting (of a day): attendees, people reviewed, decisions, tasks.
+    Minutes(MinutesArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -271,6 +273,23 @@ pub struct ReportArgs {
     pub to: NaiveDate,
     #[arg(long, value_enum, default_value = "md")]
     pub format: ReportFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MinutesFormat {
+    Md,
+    Csv,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MinutesArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The meeting's day (the last meeting held that day); default the last meeting.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub date: Option<NaiveDate>,
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: MinutesFormat,
 }
 
 #[derive(Debug, Clone, Args)]

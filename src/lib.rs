@@ -14,6 +14,7 @@ pub mod hub;
 pub mod identity;
 pub mod import;
 pub mod logging;
+pub mod meeting;
 pub mod packet;
 pub mod paths;
 pub mod report;

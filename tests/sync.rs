@@ -1025,6 +1025,11 @@ fn a_database_of_schema_1_migrates_with_its_outbox_intact() {
              INSERT INTO outbox SELECT * FROM outbox_v2;
              DROP TABLE outbox_v2;
              DROP TABLE sync_state;
+             DROP TABLE meeting_tasks;
+             DROP TABLE meeting_decisions;
+             DROP TABLE meeting_reviews;
+             DROP TABLE meeting_attendees;
+             DROP TABLE meetings;
              PRAGMA user_version = 1;
              COMMIT;"
         ))

@@ -42,6 +42,9 @@ pub fn open_board(
     )?;
     options.kiosk = view.kiosk;
     options.mouse = view.mouse;
+    if let Some(end) = store.last_meeting_end()? {
+        options.last_meeting = Some(end);
+    }
     tracing::info!(role = actor.role.code(), kiosk = view.kiosk, "board opened");
     // Kept alive while the board runs; dropping it stops the sender and frees the lock.
     let _sender = background_sender(config, store.path());

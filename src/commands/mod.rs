@@ -8,6 +8,7 @@ mod export;
 mod hub;
 mod import;
 mod init;
+mod minutes;
 mod report;
 mod roster;
 mod serve;
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Import(args)) => import::run(&ctx, &args),
         Some(Command::Roster(args)) => roster::run(&ctx, &args),
         Some(Command::Report(args)) => report::run(&ctx, &args),
+        Some(Command::Minutes(args)) => minutes::run(&ctx, &args),
     }
 }
 
@@ -67,6 +69,7 @@ fn command_name(command: Option<&Command>) -> &'static str {
         Some(Command::Import(_)) => "import",
         Some(Command::Roster(_)) => "roster",
         Some(Command::Report(_)) => "report",
+        Some(Command::Minutes(_)) => "minutes",
     }
 }
 

@@ -12,6 +12,7 @@ mod directory_import;
 mod error;
 mod import;
 mod load;
+mod meeting;
 mod open;
 mod outbox;
 mod report;
@@ -46,6 +47,12 @@ pub use import::{
     RosterStage,
 };
 pub use load::AuditEntry;
+pub use meeting::StoredMeeting;
+
+/// RFC 3339 as the store writes it, for comparing with stored timestamps.
+pub fn codec_ts(t: chrono::DateTime<chrono::Utc>) -> String {
+    codec::ts(t)
+}
 pub use open::{APPLICATION_ID, SCHEMA_VERSION};
 pub use outbox::OutboxEvent;
 pub use users::User;

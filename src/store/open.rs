@@ -24,6 +24,7 @@ pub const APPLICATION_ID: i32 = 0x5242_5244;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0003_sync.sql"),
+    include_str!("migrations/0004_meeting.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -521,9 +521,7 @@ impl App {
     }
     /// The list line of the selected row.
     pub fn selected_line(&self) -> Option<usize> {
-        self.selected()
-            .and_then(|s| self.row_line.get(s))
-            .copied()
+        self.selected().and_then(|s| self.row_line.get(s)).copied()
     }
     /// The widest name, booking, facility and care manager over the visible rows, in the name
     /// form on screen: the board's column widths, kept steady while the selection moves.
@@ -660,8 +658,7 @@ fn row_widths(rows: &[BoardRow], personal: NameFormat) -> Vec<RowWidths> {
             let m = view::board::measure_row(&row.record, personal);
             RowWidths {
                 name: m.name,
-                presented_name: view::board::measure_row(&row.record, NameFormat::LastInitial)
-                    .name,
+                presented_name: view::board::measure_row(&row.record, NameFormat::LastInitial).name,
                 booking: m.booking,
                 facility: m.facility,
                 care_manager: m.care_manager,

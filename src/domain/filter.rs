@@ -7,6 +7,10 @@ use super::{Band, BoardRow, FlagStatus, MilestoneCode, MilestoneState, Role, Rul
 
 /// Lower case without accents: `Núñez` → `nunez`, `Zoë` → `zoe`. CJK passes through unchanged.
 pub fn fold(text: &str) -> String {
+    // Most names are plain ASCII: nothing to decompose, and this is per person on every load.
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     text.nfd()
         .filter(|c| !is_combining_mark(*c))
         .flat_map(char::to_lowercase)

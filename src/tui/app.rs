@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use super::dialog::Dialog;
 use super::effect::Effect;
 use super::keymap::Screen;
+use super::view::columns::Measured;
 use super::{Action, TuiOptions, view};
 
 #[path = "app_edit.rs"]
@@ -40,6 +41,10 @@ pub struct App {
     rows: Vec<BoardRow>,
     /// Folded name and booking number of each row, for search as you type.
     haystacks: Vec<String>,
+    /// Display widths of each row's variable columns, measured once per load.
+    widths: Vec<RowWidths>,
+    /// The widest values over the visible rows, for the personal and the presentation name form.
+    measured: (Measured, Measured),
     /// Indices into `rows` that pass the filter, grouped by band.
     visible: Vec<usize>,
     lines: Vec<ListLine>,
@@ -60,8 +65,6 @@ pub struct App {
     help_scroll: usize,
     detail_scroll: usize,
     presentation: bool,
-    /// The records of the last load, to notice what others changed.
-    previous: HashMap<String, PersonRecord>,
     changed_at: HashMap<String, DateTime<Utc>>,
     size: (u16, u16),
     status: Option<String>,
@@ -85,18 +88,17 @@ impl App {
         now: DateTime<Utc>,
     ) -> Self {
         let presentation = options.kiosk || options.role == Role::Viewer;
-        let previous = records
-            .iter()
-            .map(|r| (r.person.id.clone(), r.clone()))
-            .collect();
         let rows = board::build(records, today, &options.rules);
         let haystacks = rows.iter().map(search_haystack).collect();
+        let widths = row_widths(&rows, options.name_format);
         let mut app = Self {
             options,
             today,
             now,
             rows,
             haystacks,
+            widths,
+            measured: Default::default(),
             visible: Vec::new(),
             lines: Vec::new(),
             row_line: Vec::new(),
@@ -110,7 +112,6 @@ impl App {
             help_scroll: 0,
             detail_scroll: 0,
             presentation,
-            previous,
             changed_at: HashMap::new(),
             size: (0, 0),
             status: None,
@@ -346,20 +347,26 @@ impl App {
 
     fn reload(&mut self, records: Vec<PersonRecord>, today: NaiveDate, now: DateTime<Utc>) {
         self.now = now;
-        for record in &records {
-            let id = &record.person.id;
-            if self.previous.get(id) != Some(record) && !self.own_saves.contains(id) {
+        let kept = self.selected_id().map(str::to_owned);
+        let rows = board::build(records, today, &self.options.rules);
+        // Compared with the rows on the board rather than a copy of the last load: only people on
+        // the board can show the mark, and a copy would double the board's memory.
+        let before: HashMap<&str, &PersonRecord> = self
+            .rows
+            .iter()
+            .map(|r| (r.record.person.id.as_str(), &r.record))
+            .collect();
+        for row in &rows {
+            let id = &row.record.person.id;
+            if before.get(id.as_str()) != Some(&&row.record) && !self.own_saves.contains(id) {
                 self.changed_at.insert(id.clone(), now);
             }
         }
+        drop(before);
         self.own_saves.clear();
-        self.previous = records
-            .iter()
-            .map(|r| (r.person.id.clone(), r.clone()))
-            .collect();
-        let kept = self.selected_id().map(str::to_owned);
-        self.rows = board::build(records, today, &self.options.rules);
+        self.rows = rows;
         self.haystacks = self.rows.iter().map(search_haystack).collect();
+        self.widths = row_widths(&self.rows, self.options.name_format);
         self.today = today;
         self.status = None;
         self.refilter(kept.as_deref());
@@ -419,6 +426,7 @@ impl App {
             row_line.push(lines.len());
             lines.push(ListLine::Row(v));
         }
+        self.measured = measure(&self.widths, &visible);
         self.visible = visible;
         self.lines = lines;
         self.row_line = row_line;
@@ -510,6 +518,19 @@ impl App {
     }
     pub fn lines(&self) -> &[ListLine] {
         &self.lines
+    }
+    /// The list line of the selected row.
+    pub fn selected_line(&self) -> Option<usize> {
+        self.selected().and_then(|s| self.row_line.get(s)).copied()
+    }
+    /// The widest name, booking, facility and care manager over the visible rows, in the name
+    /// form on screen: the board's column widths, kept steady while the selection moves.
+    pub fn measured(&self) -> Measured {
+        if self.presentation {
+            self.measured.1
+        } else {
+            self.measured.0
+        }
     }
     /// Index into the visible rows.
     pub fn selected(&self) -> Option<usize> {
@@ -618,6 +639,52 @@ impl App {
     pub fn should_quit(&self) -> bool {
         self.quit
     }
+}
+
+/// Display widths of one row's variable columns; the name in the personal and the presentation
+/// form.
+#[derive(Debug, Clone, Copy)]
+struct RowWidths {
+    name: usize,
+    presented_name: usize,
+    booking: usize,
+    facility: usize,
+    care_manager: usize,
+}
+
+fn row_widths(rows: &[BoardRow], personal: NameFormat) -> Vec<RowWidths> {
+    rows.iter()
+        .map(|row| {
+            let m = view::board::measure_row(&row.record, personal);
+            RowWidths {
+                name: m.name,
+                presented_name: view::board::measure_row(&row.record, NameFormat::LastInitial).name,
+                booking: m.booking,
+                facility: m.facility,
+                care_manager: m.care_manager,
+            }
+        })
+        .collect()
+}
+
+/// The widest values over `visible`: integers per row, no text formatting per keystroke.
+fn measure(widths: &[RowWidths], visible: &[usize]) -> (Measured, Measured) {
+    let mut m = Measured::default();
+    let mut presented = 0;
+    for w in visible.iter().filter_map(|&i| widths.get(i)) {
+        m.name = m.name.max(w.name);
+        presented = presented.max(w.presented_name);
+        m.booking = m.booking.max(w.booking);
+        m.facility = m.facility.max(w.facility);
+        m.care_manager = m.care_manager.max(w.care_manager);
+    }
+    (
+        m,
+        Measured {
+            name: presented,
+            ..m
+        },
+    )
 }
 
 /// The value after `current` in `options`, then none, then the first again.

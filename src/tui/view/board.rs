@@ -54,7 +54,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     let theme = &app.options().theme;
     let cells = usize::from(area.width);
-    let columns = columns::layout(cells, measure(app));
+    let columns = columns::layout(cells, app.measured());
     let buf = frame.buffer_mut();
 
     put(buf, area, 0, &title(app, cells));
@@ -72,9 +72,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         put(buf, area, 3, &Line::from(empty));
     }
     let selected = app.selected();
-    let selected_line =
-        selected.and_then(|s| app.lines().iter().position(|l| *l == ListLine::Row(s)));
-    let offset = scroll_offset(app.offset(), selected_line.unwrap_or(0), rows);
+    let offset = scroll_offset(app.offset(), app.selected_line().unwrap_or(0), rows);
     for (n, line) in app.lines().iter().skip(offset).take(rows).enumerate() {
         let y = usize::from(ROWS_ABOVE) + n;
         match *line {
@@ -193,17 +191,15 @@ fn describe_filter(app: &App, filter: &Filter) -> Vec<String> {
     parts
 }
 
-fn measure(app: &App) -> Measured {
-    let format = app.name_format();
-    let mut m = Measured::default();
-    for row in app.visible_rows() {
-        let r = &row.record;
-        m.name = m.name.max(width(&name(r, format)));
-        m.booking = m.booking.max(width(&r.person.booking_id));
-        m.facility = m.facility.max(width(&facility(r)));
-        m.care_manager = m.care_manager.max(width(&care_manager(r)));
+/// One row's variable column widths; the app keeps them per load and takes the widest of the
+/// visible rows.
+pub fn measure_row(r: &PersonRecord, format: NameFormat) -> Measured {
+    Measured {
+        name: width(&name(r, format)),
+        booking: width(&r.person.booking_id),
+        facility: width(&facility(r)),
+        care_manager: width(&care_manager(r)),
     }
-    m
 }
 
 fn header(columns: &[Column], theme: &Theme) -> Line<'static> {

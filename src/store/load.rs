@@ -496,7 +496,7 @@ impl Store {
             )
             .and_then(|mut s| {
                 s.query_map([person_id], super::audit_query::entry)?
-                .collect()
+                    .collect()
             })
             .ctx("loading the audit trail")
             .map_err(|e| e.at(&self.path))

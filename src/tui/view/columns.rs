@@ -54,8 +54,8 @@ const RELEASE_WIDTH: usize = 7;
 /// `today`, `-999d`.
 const DAYS_WIDTH: usize = 5;
 
-/// `*ΔLYPB`: changed, date changed, late entry, youth, protected, barrier.
-pub const FLAGS_WIDTH: usize = 6;
+/// `*ΔLYPB↑`: changed, date changed, late entry, youth, protected, barrier, not delivered.
+pub const FLAGS_WIDTH: usize = 7;
 
 /// The readiness strip: a glyph and a letter per milestone.
 pub fn strip_width() -> usize {

@@ -159,8 +159,8 @@ mod tests {
             [K::Name, K::Booking, K::Release, K::Days, K::Strip, K::Flags]
         );
         assert_eq!(
-            at80[0].width, 17,
-            "the name takes what the care manager left"
+            at80[0].width, 16,
+            "the name takes what the care manager left (the flags take 7)"
         );
         assert!(total(&at80) <= 80);
         let at90 = layout(90, m);

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 use tempfile::TempDir;
 
 use reentry_board::clock::{Clock, FixedClock};
@@ -12,7 +14,7 @@ use reentry_board::commands::StoreSource;
 use reentry_board::domain::Role;
 use reentry_board::store::{Actor, Delivery, Store};
 use reentry_board::tui::dialog::{Dialog, Editor};
-use reentry_board::tui::{Action, App, BoardSource, Seen, TuiOptions, run_effects};
+use reentry_board::tui::{Action, App, BoardSource, Seen, TuiOptions, run_effects, view};
 
 fn today() -> NaiveDate {
     "2026-03-02".parse().unwrap()
@@ -21,6 +23,20 @@ fn today() -> NaiveDate {
 fn count(path: &std::path::Path, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn screen_text(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| view::draw(f, app)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..height {
+        for x in 0..width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
 }
 
 #[test]
@@ -87,6 +103,7 @@ fn header_marks_and_panel_retry_and_discard_are_audited() {
         panic!("the panel opens for a coordinator");
     };
     assert_eq!(panel.entries.as_ref().map(Vec::len), Some(2));
+    insta::assert_snapshot!("sync_panel_80x24", screen_text(&app, 80, 24));
 
     let audits = count(&path, "SELECT COUNT(*) FROM audit");
     act(&mut app, Action::SyncRetry);

@@ -1,5 +1,6 @@
 //! `board`: the TUI on a database.
 
+use std::collections::HashSet;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,9 +8,11 @@ use std::time::Duration;
 use crate::cli::{BoardArgs, ViewArgs};
 use crate::clock::Clock;
 use crate::domain::{Contact, PersonRecord};
-use crate::store::{Actor, AuditEntry, Command, Saved, Store, StoreError};
+use crate::store::{Actor, AuditEntry, Command, Saved, Store, StoreError, StuckEvent};
+use crate::sync::SyncStatus;
 use crate::tui::effect::AuditScope;
 use crate::tui::{self, BoardSource, Outcome, TuiOptions};
+use chrono::{DateTime, Utc};
 
 use super::{Context, actor, clock, db_path, open_store};
 
@@ -47,9 +50,19 @@ pub fn open_board(
     }
     tracing::info!(role = actor.role.code(), kiosk = view.kiosk, "board opened");
     // Kept alive while the board runs; dropping it stops the sender and frees the lock.
-    let _sender = background_sender(config, store.path());
+    let sender = background_sender(config, store.path());
     let mut source = StoreSource(store);
-    match tui::run(&mut source, clock, options)? {
+    let outcome = match &sender {
+        Some(sender) => {
+            let mut sending = SendingSource {
+                inner: &mut source,
+                status: sender.status(),
+            };
+            tui::run(&mut sending, clock, options)?
+        }
+        None => tui::run(&mut source, clock, options)?,
+    };
+    match outcome {
         Outcome::Quit => {}
         Outcome::IdleLocked => {
             tracing::info!("idle lock");
@@ -144,5 +157,78 @@ impl BoardSource for StoreSource {
     fn record_part2_view(&mut self, actor: &Actor, person_id: &str) -> anyhow::Result<()> {
         self.0.record_part2_view(actor, person_id)?;
         Ok(())
+    }
+
+    fn sync_status(&mut self, now: DateTime<Utc>) -> anyhow::Result<Option<SyncStatus>> {
+        Ok(Some(SyncStatus::read(&self.0, now)?))
+    }
+
+    fn undelivered(&mut self) -> anyhow::Result<HashSet<String>> {
+        Ok(self.0.people_with_undelivered()?)
+    }
+
+    fn stuck_events(&mut self) -> anyhow::Result<Vec<StuckEvent>> {
+        Ok(self.0.stuck_events()?)
+    }
+
+    fn retry_event(&mut self, actor: &Actor, event_id: &str) -> Result<i64, StoreError> {
+        self.0.retry_event(actor, event_id)
+    }
+
+    fn discard_event(
+        &mut self,
+        actor: &Actor,
+        event_id: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.0.discard_event(actor, event_id, reason)
+    }
+}
+
+/// The board while it also sends: the header follows the sender's own status (it wakes on every
+/// commit and every answer from the hub) instead of reading the store each tick.
+struct SendingSource<'a> {
+    inner: &'a mut StoreSource,
+    status: tokio::sync::watch::Receiver<SyncStatus>,
+}
+
+impl BoardSource for SendingSource<'_> {
+    fn load(&mut self) -> anyhow::Result<Vec<PersonRecord>> {
+        self.inner.load()
+    }
+    fn data_version(&mut self) -> anyhow::Result<i64> {
+        self.inner.data_version()
+    }
+    fn apply(&mut self, actor: &Actor, command: Command) -> Result<Saved, StoreError> {
+        self.inner.apply(actor, command)
+    }
+    fn contacts(&mut self) -> anyhow::Result<Vec<Contact>> {
+        self.inner.contacts()
+    }
+    fn audit(&mut self, scope: &AuditScope) -> anyhow::Result<Vec<AuditEntry>> {
+        self.inner.audit(scope)
+    }
+    fn record_part2_view(&mut self, actor: &Actor, person_id: &str) -> anyhow::Result<()> {
+        self.inner.record_part2_view(actor, person_id)
+    }
+    fn sync_status(&mut self, _now: DateTime<Utc>) -> anyhow::Result<Option<SyncStatus>> {
+        Ok(Some(self.status.borrow().clone()))
+    }
+    fn undelivered(&mut self) -> anyhow::Result<HashSet<String>> {
+        self.inner.undelivered()
+    }
+    fn stuck_events(&mut self) -> anyhow::Result<Vec<StuckEvent>> {
+        self.inner.stuck_events()
+    }
+    fn retry_event(&mut self, actor: &Actor, event_id: &str) -> Result<i64, StoreError> {
+        self.inner.retry_event(actor, event_id)
+    }
+    fn discard_event(
+        &mut self,
+        actor: &Actor,
+        event_id: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.inner.discard_event(actor, event_id, reason)
     }
 }

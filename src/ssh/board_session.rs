@@ -129,6 +129,35 @@ impl BoardSource for SessionSource {
         self.store.record_part2_view(&self.actor, person_id)?;
         Ok(())
     }
+
+    fn sync_status(
+        &mut self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<crate::sync::SyncStatus>> {
+        Ok(Some(crate::sync::SyncStatus::read(&self.store, now)?))
+    }
+
+    fn undelivered(&mut self) -> Result<std::collections::HashSet<String>> {
+        Ok(self.store.people_with_undelivered()?)
+    }
+
+    fn stuck_events(&mut self) -> Result<Vec<crate::store::StuckEvent>> {
+        Ok(self.store.stuck_events()?)
+    }
+
+    /// As this session's own actor, like every other write.
+    fn retry_event(&mut self, _actor: &Actor, event_id: &str) -> Result<i64, StoreError> {
+        self.commit(|store, actor| store.retry_event(actor, event_id))
+    }
+
+    fn discard_event(
+        &mut self,
+        _actor: &Actor,
+        event_id: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.commit(|store, actor| store.discard_event(actor, event_id, reason))
+    }
 }
 
 /// Runs the board until the user quits, the idle lock, the server stopping or the client going;

@@ -5,8 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::dialog::Editor;
 use super::effect::SaveFailure;
+use super::sync_watch::SyncView;
 use crate::domain::{Contact, PersonRecord};
-use crate::store::{AuditEntry, Saved};
+use crate::store::{AuditEntry, Saved, StuckEvent};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -81,6 +82,19 @@ pub enum Action {
     AuditLoaded(Result<Vec<AuditEntry>, String>),
     /// Recording a Part 2 view failed.
     Notice(String),
+    /// The sync header changed, and (when read again) who has events not yet delivered.
+    SyncChanged {
+        view: Box<SyncView>,
+        undelivered: Option<std::collections::HashSet<String>>,
+    },
+    /// The sync panel's list of dead and blocked events.
+    StuckLoaded(Result<Vec<StuckEvent>, String>),
+    /// Sync panel: queue the selected event again.
+    SyncRetry,
+    /// Sync panel: discard the selected event (asks why).
+    SyncDiscard,
+    /// The store answered a retry or discard.
+    SyncDone(Result<String, SaveFailure>),
     /// The clock moved on; change markers may have expired.
     Tick {
         now: DateTime<Utc>,

@@ -13,6 +13,8 @@ use super::{Action, TuiOptions, view};
 
 #[path = "app_edit.rs"]
 mod edit;
+#[path = "app_sync.rs"]
+mod sync;
 use crate::domain::board::{self, BoardRow};
 use crate::domain::filter::{Filter, fold, matches_haystack, search_haystack};
 use crate::domain::role::{self, Context};
@@ -76,6 +78,9 @@ pub struct App {
     effects: Vec<Effect>,
     /// People this session just saved: the reload that follows is not "changed by someone else".
     own_saves: HashSet<String>,
+    /// The sync header as last read, and who has events not yet delivered.
+    sync: Option<super::sync_watch::SyncView>,
+    undelivered: HashSet<String>,
     dirty: bool,
     quit: bool,
 }
@@ -119,6 +124,8 @@ impl App {
             dialogs: Vec::new(),
             effects: Vec::new(),
             own_saves: HashSet::new(),
+            sync: None,
+            undelivered: HashSet::new(),
             dirty: true,
             quit: false,
         };
@@ -148,6 +155,9 @@ impl App {
             Action::SaveFailed(failure) => self.save_failed(failure),
             Action::ContactsLoaded(contacts) => self.contacts_loaded(contacts),
             Action::AuditLoaded(entries) => self.audit_loaded(entries),
+            Action::SyncChanged { view, undelivered } => self.sync_changed(*view, undelivered),
+            Action::StuckLoaded(entries) => self.stuck_loaded(entries),
+            Action::SyncDone(outcome) => self.sync_done(outcome),
             Action::Notice(text) => {
                 self.notice = Some(text);
                 self.dirty = true;
@@ -161,7 +171,11 @@ impl App {
                     Screen::Search => self.update_search(action),
                     Screen::Detail => self.update_detail(action),
                     Screen::Board | Screen::Help => self.update_board(action),
-                    Screen::Form | Screen::Picker | Screen::Checklist | Screen::Audit => {
+                    Screen::Form
+                    | Screen::Picker
+                    | Screen::Checklist
+                    | Screen::Audit
+                    | Screen::Sync => {
                         self.update_dialog(action);
                     }
                 }
@@ -565,6 +579,7 @@ impl App {
                 Dialog::Picker(_) => Screen::Picker,
                 Dialog::Checklist(_) => Screen::Checklist,
                 Dialog::Audit(_) => Screen::Audit,
+                Dialog::Sync(_) => Screen::Sync,
             }
         } else if self.editing.is_some() {
             Screen::Search

@@ -89,6 +89,10 @@ impl App {
             self.notice = Some(format!("{}: {why}", editor.label()));
             return;
         }
+        if editor == Editor::SyncPanel {
+            self.open_sync_panel();
+            return;
+        }
         if editor == Editor::GlobalAudit {
             let scope = AuditScope::Global(AuditFilter::default());
             self.effects.push(Effect::LoadAudit(scope.clone()));
@@ -153,7 +157,7 @@ impl App {
                 self.effects.push(Effect::LoadAudit(scope.clone()));
                 Dialog::Audit(AuditList::new(scope))
             }
-            Editor::GlobalAudit => return,
+            Editor::GlobalAudit | Editor::SyncPanel => return,
         };
         self.dialogs.push(dialog);
     }
@@ -177,6 +181,7 @@ impl App {
             Some(Dialog::Checklist(_)) => self.update_checklist(action),
             Some(Dialog::Picker(_)) => self.update_picker(action),
             Some(Dialog::Audit(_)) => self.update_audit(action),
+            Some(Dialog::Sync(_)) => self.update_sync(action),
             None => {}
         }
     }
@@ -208,6 +213,10 @@ impl App {
             return;
         };
         d.form.clear_errors();
+        if matches!(d.kind, FormKind::DiscardEvent { .. }) {
+            self.submit_discard();
+            return;
+        }
         if d.kind == FormKind::AuditFilter {
             let list = self.dialogs.iter().rev().find_map(|x| match x {
                 Dialog::Audit(l) => Some(l.clone()),
@@ -254,7 +263,7 @@ impl App {
             FormKind::StepBack { item, to, version } => {
                 checklist::step_back_submit(form, id, *item, *to, *version)
             }
-            FormKind::AuditFilter => None,
+            FormKind::AuditFilter | FormKind::DiscardEvent { .. } => None,
         };
         match command {
             Some(command) => {
@@ -599,7 +608,7 @@ impl App {
                         p.banner = Some(Banner::Reloaded);
                     }
                 }
-                Dialog::Audit(_) => {}
+                Dialog::Audit(_) | Dialog::Sync(_) => {}
             }
         }
     }

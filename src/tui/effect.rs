@@ -17,6 +17,12 @@ pub enum Effect {
     LoadAudit(AuditScope),
     /// The user is looking at this person's Part 2 details: that is itself audited.
     RecordPart2View { person_id: String },
+    /// The dead and blocked events, for the sync panel.
+    LoadStuck,
+    /// Queue a dead or blocked event again (audited by the store).
+    RetryEvent(String),
+    /// Give up on a dead or blocked event (audited, with the reason).
+    DiscardEvent { event_id: String, reason: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

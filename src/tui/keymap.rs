@@ -27,6 +27,8 @@ pub enum Screen {
     Picker,
     Checklist,
     Audit,
+    /// The coordinator's sync panel.
+    Sync,
 }
 
 impl Screen {
@@ -40,6 +42,7 @@ impl Screen {
             Self::Picker => "care-team picker",
             Self::Checklist => "checklist",
             Self::Audit => "audit",
+            Self::Sync => "sync panel",
         }
     }
 
@@ -69,6 +72,7 @@ const NAV: &[Screen] = &[
     Screen::Help,
     Screen::Checklist,
     Screen::Audit,
+    Screen::Sync,
 ];
 const BOARD: &[Screen] = &[Screen::Board];
 const BOARD_DETAIL: &[Screen] = &[Screen::Board, Screen::Detail];
@@ -154,6 +158,7 @@ pub fn table() -> Vec<Binding> {
                 Screen::Help,
                 Screen::Checklist,
                 Screen::Audit,
+                Screen::Sync,
             ],
         ),
         b(
@@ -256,6 +261,7 @@ pub fn table() -> Vec<Binding> {
                 Screen::Help,
                 Screen::Checklist,
                 Screen::Audit,
+                Screen::Sync,
             ],
         ),
         b(
@@ -385,6 +391,30 @@ pub fn table() -> Vec<Binding> {
             "the audit log of everyone (coordinators)",
             "",
             BOARD_DETAIL,
+        ),
+        b(
+            Action::Open(Editor::SyncPanel),
+            "sync_panel",
+            &["Y"],
+            "sync panel: events the hub refused, retry or discard (coordinators)",
+            "",
+            BOARD_DETAIL,
+        ),
+        b(
+            Action::SyncRetry,
+            "sync_retry",
+            &["r"],
+            "sync panel: send the selected event again",
+            "retry",
+            &[Screen::Sync],
+        ),
+        b(
+            Action::SyncDiscard,
+            "sync_discard",
+            &["d"],
+            "sync panel: give up on the selected event (asks why)",
+            "discard",
+            &[Screen::Sync],
         ),
         b(
             Action::FieldNext,

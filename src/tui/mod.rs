@@ -14,6 +14,7 @@ pub mod dialog;
 pub mod effect;
 pub mod input;
 pub mod keymap;
+pub mod sync_watch;
 pub mod terminal;
 pub mod view;
 
@@ -37,7 +38,8 @@ pub use keymap::Keymap;
 
 use crate::clock::Clock;
 use crate::domain::{Contact, NameFormat, PermissionMatrix, PersonRecord, Role, Rules};
-use crate::store::{Actor, AuditEntry, Command, Saved, StoreError};
+use crate::store::{Actor, AuditEntry, Command, Saved, StoreError, StuckEvent};
+use crate::sync::SyncStatus;
 use crate::theme::Theme;
 use effect::{AuditScope, Effect, SaveFailure};
 use terminal::TerminalGuard;
@@ -66,6 +68,34 @@ pub trait BoardSource {
     fn record_part2_view(&mut self, actor: &Actor, person_id: &str) -> Result<()> {
         let _ = (actor, person_id);
         Ok(())
+    }
+    /// The outbox's delivery state for the header; `None` where there is no outbox.
+    fn sync_status(&mut self, now: DateTime<Utc>) -> Result<Option<SyncStatus>> {
+        let _ = now;
+        Ok(None)
+    }
+    /// People with events not yet delivered (queued, dead or blocked): their rows are marked.
+    fn undelivered(&mut self) -> Result<std::collections::HashSet<String>> {
+        Ok(std::collections::HashSet::new())
+    }
+    /// Dead and blocked events for the sync panel (no payloads).
+    fn stuck_events(&mut self) -> Result<Vec<StuckEvent>> {
+        Ok(Vec::new())
+    }
+    /// Queues a dead or blocked event again (audited); how many events went back.
+    fn retry_event(&mut self, actor: &Actor, event_id: &str) -> Result<i64, StoreError> {
+        let _ = (actor, event_id);
+        Err(StoreError::Invalid("this board is read-only".into()))
+    }
+    /// Gives up on a dead or blocked event with a reason (audited).
+    fn discard_event(
+        &mut self,
+        actor: &Actor,
+        event_id: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let _ = (actor, event_id, reason);
+        Err(StoreError::Invalid("this board is read-only".into()))
     }
 }
 
@@ -164,8 +194,11 @@ impl Board {
         clock: &dyn Clock,
         options: TuiOptions,
     ) -> Result<Self> {
-        let seen = Seen::new(source, clock)?;
-        let app = App::new(options, source.load()?, seen.today, clock.now());
+        let mut seen = Seen::new(source, clock)?;
+        let mut app = App::new(options, source.load()?, seen.today, clock.now());
+        if let Some(action) = seen.sync.check(source, clock.now()) {
+            app.update(action);
+        }
         Ok(Self { app, seen })
     }
 
@@ -234,6 +267,9 @@ impl Board {
                     run_effects(app, source, clock.as_ref(), seen);
                 }
                 app.update(Action::Tick { now: clock.now() });
+                if let Some(action) = seen.sync.check(source, clock.now()) {
+                    app.update(action);
+                }
                 if idle_locked(idle_lock, kiosk, last_input.elapsed()) {
                     outcome = Outcome::IdleLocked;
                     break;
@@ -283,6 +319,27 @@ pub fn run_effects(
                 Effect::LoadAudit(scope) => {
                     Action::AuditLoaded(source.audit(&scope).map_err(|e| format!("{e:#}")))
                 }
+                Effect::LoadStuck => {
+                    Action::StuckLoaded(source.stuck_events().map_err(|e| format!("{e:#}")))
+                }
+                Effect::RetryEvent(event_id) => {
+                    reload = true;
+                    Action::SyncDone(
+                        source
+                            .retry_event(&actor, &event_id)
+                            .map(|n| format!("{n} event(s) queued again"))
+                            .map_err(|e| SaveFailure::from_store(&e)),
+                    )
+                }
+                Effect::DiscardEvent { event_id, reason } => {
+                    reload = true;
+                    Action::SyncDone(
+                        source
+                            .discard_event(&actor, &event_id, &reason)
+                            .map(|()| "event discarded".to_string())
+                            .map_err(|e| SaveFailure::from_store(&e)),
+                    )
+                }
                 Effect::RecordPart2View { person_id } => {
                     match source.record_part2_view(&actor, &person_id) {
                         Ok(()) => continue,
@@ -293,6 +350,9 @@ pub fn run_effects(
             app.update(action);
             if reload {
                 app.update(seen.reload(source, clock));
+                if let Some(action) = seen.sync.check(source, clock.now()) {
+                    app.update(action);
+                }
             }
         }
     }
@@ -308,6 +368,8 @@ fn idle_locked(limit: Option<Duration>, kiosk: bool, idle: Duration) -> bool {
 pub struct Seen {
     version: i64,
     today: NaiveDate,
+    /// The sync header and row marks, checked on the same tick.
+    pub sync: sync_watch::SyncWatch,
 }
 
 impl Seen {
@@ -316,6 +378,7 @@ impl Seen {
         Ok(Self {
             version: source.data_version()?,
             today: clock.today(),
+            sync: sync_watch::SyncWatch::new(),
         })
     }
 
@@ -347,6 +410,7 @@ impl Seen {
             Ok(records) => {
                 self.version = version;
                 self.today = today;
+                self.sync.mark_stale();
                 Action::Loaded {
                     records,
                     today,
@@ -433,6 +497,7 @@ mod tests {
         let mut seen = Seen {
             version: 1,
             today: day,
+            sync: sync_watch::SyncWatch::new(),
         };
         let clock = FixedClock::on(day);
         assert_eq!(

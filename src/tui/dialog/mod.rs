@@ -12,6 +12,7 @@ pub mod checklist;
 pub mod form;
 pub mod notes;
 pub mod release;
+pub mod sync;
 
 use crate::domain::role::Action as Permission;
 
@@ -19,6 +20,7 @@ pub use audit::AuditList;
 pub use care_team::Picker;
 pub use checklist::Checklist;
 pub use form::{Banner, Field, Form, Value};
+pub use sync::SyncPanel;
 
 /// Every edit the detail view offers, with the permission it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,10 +41,11 @@ pub enum Editor {
     Mark,
     Audit,
     GlobalAudit,
+    SyncPanel,
 }
 
 impl Editor {
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::ReleaseDate,
         Self::FlagDate,
         Self::DecideFlag,
@@ -59,6 +62,7 @@ impl Editor {
         Self::Mark,
         Self::Audit,
         Self::GlobalAudit,
+        Self::SyncPanel,
     ];
 
     pub fn label(self) -> &'static str {
@@ -79,6 +83,7 @@ impl Editor {
             Self::Mark => "mark a milestone",
             Self::Audit => "audit trail",
             Self::GlobalAudit => "audit log (everyone)",
+            Self::SyncPanel => "sync panel (undelivered events)",
         }
     }
 
@@ -97,7 +102,7 @@ impl Editor {
                 &[Permission::RecordBarrier]
             }
             Self::Audit => &[],
-            Self::GlobalAudit => &[Permission::Admin],
+            Self::GlobalAudit | Self::SyncPanel => &[Permission::Admin],
         }
     }
 
@@ -134,6 +139,10 @@ pub enum FormKind {
         version: i64,
     },
     AuditFilter,
+    /// The sync panel's reason for giving up on an event.
+    DiscardEvent {
+        event_id: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,4 +160,5 @@ pub enum Dialog {
     Checklist(Checklist),
     Picker(Picker),
     Audit(AuditList),
+    Sync(SyncPanel),
 }

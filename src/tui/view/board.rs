@@ -219,6 +219,8 @@ pub struct Flags {
     pub youth: bool,
     pub protected: bool,
     pub barrier: bool,
+    /// Events not yet delivered to the hub.
+    pub unsent: bool,
 }
 
 impl Flags {
@@ -238,12 +240,14 @@ impl Flags {
             youth: r.person.youth,
             protected: r.has_part2(),
             barrier: r.barriers.iter().any(|b| b.is_open()),
+            unsent: app.is_undelivered(&r.person.id),
         }
     }
 
     /// The glyphs in order; a blank cell where a flag is off.
     pub fn text(self, ascii: bool) -> String {
         let delta = if ascii { 'D' } else { 'Δ' };
+        let unsent = if ascii { '^' } else { '↑' };
         [
             (self.changed, '*'),
             (self.date_changed, delta),
@@ -251,6 +255,7 @@ impl Flags {
             (self.youth, 'Y'),
             (self.protected, 'P'),
             (self.barrier, 'B'),
+            (self.unsent, unsent),
         ]
         .iter()
         .map(|&(on, c)| if on { c } else { ' ' })
@@ -259,7 +264,7 @@ impl Flags {
 }
 
 /// What each flag means, for the legend and the help overlay.
-pub fn flag_legend(ascii: bool) -> [(&'static str, &'static str); 6] {
+pub fn flag_legend(ascii: bool) -> [(&'static str, &'static str); 7] {
     [
         ("*", "changed by someone else in the last 10 minutes"),
         (
@@ -274,6 +279,10 @@ pub fn flag_legend(ascii: bool) -> [(&'static str, &'static str); 6] {
         ("Y", "youth"),
         ("P", "protected information (42 CFR Part 2 medication)"),
         ("B", "open barrier"),
+        (
+            if ascii { "^" } else { "↑" },
+            "changes not yet delivered to the county hub (queued, or refused: see the sync panel)",
+        ),
     ]
 }
 
@@ -354,7 +363,10 @@ fn legend(app: &App, cells: usize) -> Line<'static> {
     }
     let delta = if ascii { "D" } else { "Δ" };
     spans.push(Span::styled(
-        format!("  │ *changed {delta}date L late Y youth P protected B barrier"),
+        format!(
+            "  │ *changed {delta}date L late Y youth P protected B barrier {} unsent",
+            if ascii { "^" } else { "↑" }
+        ),
         theme.style(Slot::Muted),
     ));
     if ascii {
@@ -426,7 +438,7 @@ mod tests {
             barrier: true,
             ..Flags::default()
         };
-        assert_eq!(f.text(false), "  L  B");
+        assert_eq!(f.text(false), "  L  B ");
         let all = Flags {
             changed: true,
             date_changed: true,
@@ -434,8 +446,9 @@ mod tests {
             youth: true,
             protected: true,
             barrier: true,
+            unsent: true,
         };
-        assert_eq!(all.text(false), "*ΔLYPB");
-        assert_eq!(all.text(true), "*DLYPB");
+        assert_eq!(all.text(false), "*ΔLYPB↑");
+        assert_eq!(all.text(true), "*DLYPB^");
     }
 }

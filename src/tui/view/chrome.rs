@@ -57,7 +57,8 @@ pub fn title(app: &App, cells: usize) -> Line<'static> {
         _ => "",
     };
     let right = &options.user_label;
-    let used = width(&left) + width(marker);
+    let sync = app.sync_header().map(|words| format!("  {words}"));
+    let used = width(&left) + width(marker) + sync.as_deref().map_or(0, width);
     let room = cells.saturating_sub(used);
     let mut spans = vec![Span::styled(left, theme.style(Slot::Title))];
     if !marker.is_empty() {
@@ -67,6 +68,9 @@ pub fn title(app: &App, cells: usize) -> Line<'static> {
                 .style(Slot::Flag)
                 .add_modifier(ratatui::style::Modifier::REVERSED),
         ));
+    }
+    if let (Some(sync), Some(view)) = (sync, app.sync_view()) {
+        spans.push(Span::styled(sync, theme.style(super::sync::slot(view))));
     }
     if !right.is_empty() && room >= width(right) + 2 {
         spans.push(Span::styled(

@@ -11,6 +11,7 @@ pub mod detail;
 pub mod dialog_box;
 pub mod form;
 pub mod help;
+pub mod sync;
 pub mod text;
 
 use ratatui::Frame;
@@ -40,6 +41,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
             Dialog::Checklist(c) => checklist::draw(frame, app, c),
             Dialog::Picker(p) => care_team::draw(frame, app, p),
             Dialog::Audit(list) => audit::draw(frame, app, list),
+            Dialog::Sync(panel) => sync::draw(frame, app, panel),
         }
     }
     if !app.dialogs().is_empty() {

@@ -76,10 +76,25 @@ fn demo_command_opens_the_board() {
     let home = tempfile::tempdir().unwrap();
     let mut pty = Pty::spawn(home.path(), &["demo"], 120, 40, &[]);
     pty.wait_for("q quit", WAIT);
+    // No central API configured: no sync state in the header and no "not delivered" marks.
+    assert!(!pty.screen().contains("queued"), "{}", pty.screen());
+    let screen = pty.screen();
+    let rows: Vec<&str> = screen.lines().filter(|l| l.contains(" B-")).collect();
+    assert!(
+        !rows.is_empty() && rows.iter().all(|l| !l.contains('↑')),
+        "{screen}"
+    );
     pty.send(b"q");
     assert!(pty.wait_exit(WAIT));
     pty.assert_restored();
     assert!(home.path().join("data/reentry-board/demo.db").exists());
+
+    // With one configured (here unreachable and without a token), the queue shows.
+    let env = [("REENTRY_SYNC_URL", "http://127.0.0.1:9")];
+    let mut pty = Pty::spawn(home.path(), &["demo"], 120, 40, &env);
+    pty.wait_for("queued", WAIT);
+    pty.send(b"q");
+    assert!(pty.wait_exit(WAIT));
 }
 
 /// The meeting changes a release date through the dialog in the real binary; `export` then shows

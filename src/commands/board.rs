@@ -52,16 +52,12 @@ pub fn open_board(
     // Kept alive while the board runs; dropping it stops the sender and frees the lock.
     let sender = background_sender(config, store.path());
     let mut source = StoreSource(store);
-    let outcome = match &sender {
-        Some(sender) => {
-            let mut sending = SendingSource {
-                inner: &mut source,
-                status: sender.status(),
-            };
-            tui::run(&mut sending, clock, options)?
-        }
-        None => tui::run(&mut source, clock, options)?,
+    let mut sending = SendingSource {
+        inner: &mut source,
+        status: sender.as_ref().map(|s| s.status()),
+        configured: sync_configured(config),
     };
+    let outcome = tui::run(&mut sending, clock, options)?;
     match outcome {
         Outcome::Quit => {}
         Outcome::IdleLocked => {
@@ -185,11 +181,19 @@ impl BoardSource for StoreSource {
     }
 }
 
-/// The board while it also sends: the header follows the sender's own status (it wakes on every
-/// commit and every answer from the hub) instead of reading the store each tick.
+/// Whether this county sends to a central API at all (from the config or the environment).
+fn sync_configured(config: &crate::config::Config) -> bool {
+    config.sync.url.is_some() || crate::sync::SyncOverrides::from_env().url.is_some()
+}
+
+/// The board's view of sync. While the board also sends, the header follows the sender's own
+/// status (it wakes on every commit and every answer from the hub) instead of reading the store
+/// each tick. With no central API configured there is nothing to show: no header state and no
+/// "not delivered" marks on every row.
 struct SendingSource<'a> {
     inner: &'a mut StoreSource,
-    status: tokio::sync::watch::Receiver<SyncStatus>,
+    status: Option<tokio::sync::watch::Receiver<SyncStatus>>,
+    configured: bool,
 }
 
 impl BoardSource for SendingSource<'_> {
@@ -211,11 +215,19 @@ impl BoardSource for SendingSource<'_> {
     fn record_part2_view(&mut self, actor: &Actor, person_id: &str) -> anyhow::Result<()> {
         self.inner.record_part2_view(actor, person_id)
     }
-    fn sync_status(&mut self, _now: DateTime<Utc>) -> anyhow::Result<Option<SyncStatus>> {
-        Ok(Some(self.status.borrow().clone()))
+    fn sync_status(&mut self, now: DateTime<Utc>) -> anyhow::Result<Option<SyncStatus>> {
+        match &self.status {
+            Some(status) => Ok(Some(status.borrow().clone())),
+            None if self.configured => self.inner.sync_status(now),
+            None => Ok(None),
+        }
     }
     fn undelivered(&mut self) -> anyhow::Result<HashSet<String>> {
-        self.inner.undelivered()
+        if self.configured {
+            self.inner.undelivered()
+        } else {
+            Ok(HashSet::new())
+        }
     }
     fn stuck_events(&mut self) -> anyhow::Result<Vec<StuckEvent>> {
         self.inner.stuck_events()

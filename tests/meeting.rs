@@ -3,54 +3,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use assert_cmd::Command;
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
 use reentry_board::clock::FixedClock;
 use reentry_board::domain::*;
 use reentry_board::meeting::{self, Attendee, MeetingRecord, Review, Task, Why};
 use reentry_board::store::*;
-
-fn d(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
+use support::records::{d, facility, person};
 
 const TODAY: &str = "2026-06-01";
-
-fn facility() -> Facility {
-    Facility {
-        id: "amcj".into(),
-        name: "County Jail".into(),
-        kind: FacilityKind::AdultJail,
-    }
-}
-
-fn person(n: u32, booked: &str, release: Option<&str>) -> PersonRecord {
-    let p = Person {
-        id: format!("p-{n}"),
-        booking_id: format!("B-{n}"),
-        name: PersonName::new(format!("Last{n}"), "First"),
-        date_of_birth: None,
-        facility: facility(),
-        unit: "A".into(),
-        youth: false,
-        booked_on: d(booked),
-        custody: CustodyStatus::InCustody,
-        released_on: None,
-    };
-    let release = match release {
-        Some(r) => ReleaseDate {
-            date: Some(d(r)),
-            certainty: Certainty::Confirmed,
-            kind: Some(ReleaseType::SentenceEnd),
-            source: None,
-        },
-        None => ReleaseDate::unknown(),
-    };
-    PersonRecord::new(p, release)
-}
 
 /// p-1 releases in 5 days, p-2 in 200 days with an open flag, p-3 in 60 days with overdue
 /// screening, p-4 has no date, p-5 releases in 200 days with nothing open (not on the agenda),

@@ -3,19 +3,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::path::Path;
 use std::sync::Arc;
 
 use assert_cmd::Command;
-use chrono::NaiveDate;
 use reentry_board::clock::FixedClock;
 use reentry_board::domain::*;
 use reentry_board::report;
 use reentry_board::store::*;
-
-fn d(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
+use support::records::{d, facility, person};
 
 fn coord() -> Actor {
     Actor::new("coord", Role::Coordinator)
@@ -33,39 +31,6 @@ fn contact(id: &str, kind: ContactKind) -> Contact {
         phone: "555-0100".into(),
         kind,
     }
-}
-
-fn facility() -> Facility {
-    Facility {
-        id: "amcj".into(),
-        name: "County Jail".into(),
-        kind: FacilityKind::AdultJail,
-    }
-}
-
-fn person(n: u32, booked: &str, release: Option<&str>) -> PersonRecord {
-    let p = Person {
-        id: format!("p-{n}"),
-        booking_id: format!("B-{n}"),
-        name: PersonName::new(format!("Last{n}"), "First"),
-        date_of_birth: None,
-        facility: facility(),
-        unit: "A".into(),
-        youth: false,
-        booked_on: d(booked),
-        custody: CustodyStatus::InCustody,
-        released_on: None,
-    };
-    let release = match release {
-        Some(r) => ReleaseDate {
-            date: Some(d(r)),
-            certainty: Certainty::Confirmed,
-            kind: Some(ReleaseType::SentenceEnd),
-            source: None,
-        },
-        None => ReleaseDate::unknown(),
-    };
-    PersonRecord::new(p, release)
 }
 
 fn med(id: i64, name: &str, class: MedClass, supply: SupplyStatus) -> Medication {

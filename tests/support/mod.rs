@@ -1,3 +1,4 @@
 // Each test binary uses a different subset of the helpers.
 #![allow(dead_code)]
 pub mod pty;
+pub mod records;

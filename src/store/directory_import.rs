@@ -100,23 +100,7 @@ impl Store {
                     "contact_added"
                 };
                 if let Some(w) = w {
-                    w.tx.prepare_cached(
-                        "INSERT INTO contacts (id, name, organisation, phone, kind)
-                         VALUES (?1, ?2, ?3, ?4, ?5)
-                         ON CONFLICT (id) DO UPDATE SET name = excluded.name,
-                            organisation = excluded.organisation, phone = excluded.phone,
-                            kind = excluded.kind",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            c.id,
-                            c.name,
-                            c.organisation,
-                            c.phone,
-                            c.kind.code()
-                        ])
-                    })
-                    .ctx("saving a contact")?;
+                    super::seed::upsert_contact(w, c).ctx("saving a contact")?;
                     w.audit(&AuditRow {
                         person_id: None,
                         kind,

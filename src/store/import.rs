@@ -635,12 +635,7 @@ fn book(
     let record = PersonRecord::new(person, release);
     let head = super::seed::insert_record(w, &record)?;
     let p = &record.person;
-    let release = json!({
-        "date": opt_date(record.release.date),
-        "certainty": record.release.certainty.code(),
-        "type": record.release.kind.map(|k| k.code()),
-        "source": record.release.source.map(|s| s.code()),
-    });
+    let release = super::seed::release_json(&record.release);
     w.audit(&AuditRow {
         person_id: Some(&head.id),
         kind: "person_booked",

@@ -12,7 +12,7 @@ use super::outbox::{AuditRow, Event, Head, Writer};
 use super::{Actor, Result, Store};
 use crate::domain::events::EventType;
 use crate::domain::role::Context;
-use crate::domain::{Contact, Facility, PersonRecord, SeedData};
+use crate::domain::{Contact, Facility, PersonRecord, ReleaseDate, SeedData};
 
 /// Ids for a record's child rows: kept when given (> 0), numbered after the largest otherwise.
 fn ids(given: impl Iterator<Item = i64> + Clone) -> impl Iterator<Item = i64> {
@@ -100,12 +100,7 @@ impl Store {
             for record in in_order {
                 let head = insert_record(w, record)?;
                 let p = &record.person;
-                let release = json!({
-                    "date": opt_date(record.release.date),
-                    "certainty": record.release.certainty.code(),
-                    "type": record.release.kind.map(|k| k.code()),
-                    "source": record.release.source.map(|s| s.code()),
-                });
+                let release = release_json(&record.release);
                 w.audit(&AuditRow {
                     person_id: Some(&head.id),
                     kind: "person_booked",
@@ -152,25 +147,39 @@ fn upsert_directory<'a>(
         .ctx("seeding a facility")?;
     }
     for c in contacts {
-        w.tx.prepare_cached(
-            "INSERT INTO contacts (id, name, organisation, phone, kind)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name,
-                organisation = excluded.organisation, phone = excluded.phone,
-                kind = excluded.kind",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                c.id,
-                c.name,
-                c.organisation,
-                c.phone,
-                c.kind.code()
-            ])
-        })
-        .ctx("seeding a contact")?;
+        upsert_contact(w, c).ctx("seeding a contact")?;
     }
     Ok(())
+}
+
+/// A directory contact, added or brought up to date by its id.
+pub(super) fn upsert_contact(w: &Writer<'_>, c: &Contact) -> rusqlite::Result<usize> {
+    w.tx.prepare_cached(
+        "INSERT INTO contacts (id, name, organisation, phone, kind)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+            organisation = excluded.organisation, phone = excluded.phone,
+            kind = excluded.kind",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            c.id,
+            c.name,
+            c.organisation,
+            c.phone,
+            c.kind.code()
+        ])
+    })
+}
+
+/// A release date as the `person_booked` audit row shows it.
+pub(super) fn release_json(release: &ReleaseDate) -> serde_json::Value {
+    json!({
+        "date": opt_date(release.date),
+        "certainty": release.certainty.code(),
+        "type": release.kind.map(|k| k.code()),
+        "source": release.source.map(|s| s.code()),
+    })
 }
 
 pub(super) fn insert_record(w: &Writer<'_>, rec: &PersonRecord) -> Result<Head> {

@@ -921,7 +921,7 @@ fn help_lists_every_bound_action() {
 #[test]
 fn help_and_footer_follow_rebound_keys() {
     let config = reentry_board::config::Config::parse(
-        "[keys]\nsearch = \"s\"\nquit = [\"Q\", \"F10\"]\n",
+        "[keys]\nsearch = \"z\"\nquit = [\"Q\", \"F10\"]\n",
         std::path::Path::new("county.toml"),
     )
     .unwrap();
@@ -930,7 +930,7 @@ fn help_and_footer_follow_rebound_keys() {
     let mut app = app_with(o, 100, 24);
     let text = screen_text(&app, 100, 24);
     let footer = text.lines().last().unwrap();
-    assert!(footer.contains("s search"), "{footer}");
+    assert!(footer.contains("z search"), "{footer}");
     assert!(footer.contains("Q/F10 quit"), "{footer}");
     app.update(Action::ToggleHelp);
     let help: String = view::help::lines(&app)
@@ -938,7 +938,7 @@ fn help_and_footer_follow_rebound_keys() {
         .map(|l| l.to_string() + "\n")
         .collect();
     assert!(help.contains("Q, F10"), "{help}");
-    assert!(help.contains("  s            search"), "{help}");
+    assert!(help.contains("  z            search"), "{help}");
 }
 
 #[test]

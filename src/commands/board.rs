@@ -171,6 +171,14 @@ impl BoardSource for StoreSource {
         self.0.retry_event(actor, event_id)
     }
 
+    fn stats(
+        &mut self,
+        query: &crate::report::stats::StatsQuery,
+        rules: &crate::domain::Rules,
+    ) -> anyhow::Result<crate::report::stats::Stats> {
+        Ok(crate::report::stats::load(&self.0, rules, query)?)
+    }
+
     fn discard_event(
         &mut self,
         actor: &Actor,
@@ -234,6 +242,13 @@ impl BoardSource for SendingSource<'_> {
     }
     fn retry_event(&mut self, actor: &Actor, event_id: &str) -> Result<i64, StoreError> {
         self.inner.retry_event(actor, event_id)
+    }
+    fn stats(
+        &mut self,
+        query: &crate::report::stats::StatsQuery,
+        rules: &crate::domain::Rules,
+    ) -> anyhow::Result<crate::report::stats::Stats> {
+        self.inner.stats(query, rules)
     }
     fn discard_event(
         &mut self,

@@ -5,6 +5,7 @@
 pub mod history;
 pub mod measures;
 pub mod render;
+pub mod stats;
 
 use chrono::NaiveDate;
 

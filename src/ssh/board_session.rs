@@ -145,6 +145,14 @@ impl BoardSource for SessionSource {
         Ok(self.store.stuck_events()?)
     }
 
+    fn stats(
+        &mut self,
+        query: &crate::report::stats::StatsQuery,
+        rules: &crate::domain::Rules,
+    ) -> Result<crate::report::stats::Stats> {
+        Ok(crate::report::stats::load(&self.store, rules, query)?)
+    }
+
     /// As this session's own actor, like every other write.
     fn retry_event(&mut self, _actor: &Actor, event_id: &str) -> Result<i64, StoreError> {
         self.commit(|store, actor| store.retry_event(actor, event_id))

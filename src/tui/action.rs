@@ -95,6 +95,17 @@ pub enum Action {
     SyncDiscard,
     /// The store answered a retry or discard.
     SyncDone(Result<String, SaveFailure>),
+    /// The Stats screen: program measures for people released in a period.
+    OpenStats,
+    /// Stats: the period before / after (never past the board's date) / the next period length.
+    StatsEarlier,
+    StatsLater,
+    StatsLength,
+    /// The measures for `query`; a late answer for another period is dropped.
+    StatsLoaded {
+        query: crate::report::stats::StatsQuery,
+        result: Result<Box<crate::report::stats::Stats>, String>,
+    },
     /// The clock moved on; change markers may have expired.
     Tick {
         now: DateTime<Utc>,

@@ -13,6 +13,8 @@ use super::{Action, TuiOptions, view};
 
 #[path = "app_edit.rs"]
 mod edit;
+#[path = "app_stats.rs"]
+mod stats;
 #[path = "app_sync.rs"]
 mod sync;
 use crate::domain::board::{self, BoardRow};
@@ -81,6 +83,8 @@ pub struct App {
     /// The sync header as last read, and who has events not yet delivered.
     sync: Option<super::sync_watch::SyncView>,
     undelivered: HashSet<String>,
+    /// The Stats screen's period and numbers, while it is open.
+    stats: Option<super::stats_screen::StatsScreen>,
     dirty: bool,
     quit: bool,
 }
@@ -126,6 +130,7 @@ impl App {
             own_saves: HashSet::new(),
             sync: None,
             undelivered: HashSet::new(),
+            stats: None,
             dirty: true,
             quit: false,
         };
@@ -158,6 +163,7 @@ impl App {
             Action::SyncChanged { view, undelivered } => self.sync_changed(*view, undelivered),
             Action::StuckLoaded(entries) => self.stuck_loaded(entries),
             Action::SyncDone(outcome) => self.sync_done(outcome),
+            Action::StatsLoaded { query, result } => self.stats_loaded(query, result),
             Action::Notice(text) => {
                 self.notice = Some(text);
                 self.dirty = true;
@@ -171,6 +177,7 @@ impl App {
                     Screen::Search => self.update_search(action),
                     Screen::Detail => self.update_detail(action),
                     Screen::Board | Screen::Help => self.update_board(action),
+                    Screen::Stats => self.update_stats(action),
                     Screen::Form
                     | Screen::Picker
                     | Screen::Checklist
@@ -242,6 +249,7 @@ impl App {
             }
             Action::TogglePresentation => self.toggle_presentation(),
             Action::ToggleHelp => self.open_help(),
+            Action::OpenStats => self.open_stats(),
             Action::Click { row, .. } => self.click(row),
             _ => {}
         }
@@ -390,6 +398,7 @@ impl App {
             self.screen = Screen::Board;
         }
         self.after_reload();
+        self.refresh_stats();
         self.dirty = true;
     }
 

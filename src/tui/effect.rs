@@ -23,6 +23,8 @@ pub enum Effect {
     RetryEvent(String),
     /// Give up on a dead or blocked event (audited, with the reason).
     DiscardEvent { event_id: String, reason: String },
+    /// The program measures for the Stats screen (aggregates only).
+    LoadStats(crate::report::stats::StatsQuery),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -29,6 +29,8 @@ pub enum Screen {
     Audit,
     /// The coordinator's sync panel.
     Sync,
+    /// Program measures: bars, weekly trend, barriers.
+    Stats,
 }
 
 impl Screen {
@@ -43,6 +45,7 @@ impl Screen {
             Self::Checklist => "checklist",
             Self::Audit => "audit",
             Self::Sync => "sync panel",
+            Self::Stats => "stats",
         }
     }
 
@@ -73,6 +76,7 @@ const NAV: &[Screen] = &[
     Screen::Checklist,
     Screen::Audit,
     Screen::Sync,
+    Screen::Stats,
 ];
 const BOARD: &[Screen] = &[Screen::Board];
 const BOARD_DETAIL: &[Screen] = &[Screen::Board, Screen::Detail];
@@ -159,6 +163,7 @@ pub fn table() -> Vec<Binding> {
                 Screen::Checklist,
                 Screen::Audit,
                 Screen::Sync,
+                Screen::Stats,
             ],
         ),
         b(
@@ -262,6 +267,7 @@ pub fn table() -> Vec<Binding> {
                 Screen::Checklist,
                 Screen::Audit,
                 Screen::Sync,
+                Screen::Stats,
             ],
         ),
         b(
@@ -415,6 +421,38 @@ pub fn table() -> Vec<Binding> {
             "sync panel: give up on the selected event (asks why)",
             "discard",
             &[Screen::Sync],
+        ),
+        b(
+            Action::OpenStats,
+            "stats",
+            &["s"],
+            "program measures for people released in a period, with a weekly trend",
+            "",
+            BOARD,
+        ),
+        b(
+            Action::StatsEarlier,
+            "stats_earlier",
+            &["Left"],
+            "stats: the period before",
+            "earlier",
+            &[Screen::Stats],
+        ),
+        b(
+            Action::StatsLater,
+            "stats_later",
+            &["Right"],
+            "stats: the period after (up to the board's date)",
+            "later",
+            &[Screen::Stats],
+        ),
+        b(
+            Action::StatsLength,
+            "stats_period",
+            &["Tab"],
+            "stats: period of 30, 90 or 365 days, or a calendar quarter",
+            "period",
+            &[Screen::Stats],
         ),
         b(
             Action::FieldNext,

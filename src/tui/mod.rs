@@ -14,6 +14,7 @@ pub mod dialog;
 pub mod effect;
 pub mod input;
 pub mod keymap;
+pub mod stats_screen;
 pub mod sync_watch;
 pub mod terminal;
 pub mod view;
@@ -86,6 +87,15 @@ pub trait BoardSource {
     fn retry_event(&mut self, actor: &Actor, event_id: &str) -> Result<i64, StoreError> {
         let _ = (actor, event_id);
         Err(StoreError::Invalid("this board is read-only".into()))
+    }
+    /// The program measures of a period and its weekly trend (aggregates only: presentation-safe).
+    fn stats(
+        &mut self,
+        query: &crate::report::stats::StatsQuery,
+        rules: &Rules,
+    ) -> Result<crate::report::stats::Stats> {
+        let _ = (query, rules);
+        Err(anyhow::anyhow!("this board keeps no release history"))
     }
     /// Gives up on a dead or blocked event with a reason (audited).
     fn discard_event(
@@ -339,6 +349,14 @@ pub fn run_effects(
                             .map(|()| "event discarded".to_string())
                             .map_err(|e| SaveFailure::from_store(&e)),
                     )
+                }
+                Effect::LoadStats(query) => {
+                    let rules = app.options().rules.clone();
+                    let result = source.stats(&query, &rules);
+                    Action::StatsLoaded {
+                        query,
+                        result: result.map(Box::new).map_err(|e| format!("{e:#}")),
+                    }
                 }
                 Effect::RecordPart2View { person_id } => {
                     match source.record_part2_view(&actor, &person_id) {

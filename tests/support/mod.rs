@@ -2,3 +2,4 @@
 #![allow(dead_code)]
 pub mod pty;
 pub mod records;
+pub mod report_db;

@@ -11,6 +11,7 @@ pub mod detail;
 pub mod dialog_box;
 pub mod form;
 pub mod help;
+pub mod stats;
 pub mod sync;
 pub mod text;
 
@@ -33,6 +34,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     match app.base_screen() {
         Screen::Detail => detail::draw(frame, app),
+        Screen::Stats => stats::draw(frame, app),
         _ => board::draw(frame, app),
     }
     for dialog in app.dialogs() {

@@ -366,10 +366,12 @@ fn process(
     let mut out = RosterOutcome::default();
     let feed_cols: Vec<String> = COMPARED.iter().map(|c| format!("s.{c}")).collect();
     let db_cols: Vec<String> = COMPARED.iter().map(|c| format!("p.{c}")).collect();
+    // Staged in file order (a repeated booking id is never inserted twice), so rowid order is
+    // line order: no sort of every joined row before the first one comes back.
     let sql = format!(
         "SELECT s.line, s.booking_id, p.id, {}, {} FROM temp.import_roster s
          LEFT JOIN main.persons p ON p.booking_id = s.booking_id
-         WHERE s.ok = 1 ORDER BY s.line",
+         WHERE s.ok = 1 ORDER BY s.rowid",
         feed_cols.join(", "),
         db_cols.join(", ")
     );

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::Value;
-use uuid::{NoContext, Timestamp, Uuid};
+use uuid::{ContextV7, Timestamp, Uuid};
 
 use super::codec::ts;
 use super::error::{SqlContext, StoreError};
@@ -73,6 +73,10 @@ pub(crate) struct Writer<'a> {
     permissions: &'a PermissionMatrix,
     /// Read once per transaction: a seed stamps it on every one of 100,000 events.
     facility: std::cell::OnceCell<String>,
+    /// Every id of one transaction shares the injected clock's millisecond; the counter keeps
+    /// them increasing, so a 100,000-row import appends to the id indexes instead of inserting
+    /// at random places in them (random v7 tails made B-tree seeks the largest cost).
+    ids: ContextV7,
 }
 
 #[derive(Serialize)]
@@ -122,6 +126,7 @@ impl<'a> Writer<'a> {
             today,
             permissions,
             facility: std::cell::OnceCell::new(),
+            ids: ContextV7::new(),
         }
     }
 
@@ -132,7 +137,7 @@ impl<'a> Writer<'a> {
     /// A v7 UUID stamped with the injected clock, so ids agree with `occurred_at`.
     pub fn new_id(&self) -> String {
         let secs = u64::try_from(self.now.timestamp()).unwrap_or(0);
-        let ts = Timestamp::from_unix(NoContext, secs, self.now.timestamp_subsec_nanos());
+        let ts = Timestamp::from_unix(&self.ids, secs, self.now.timestamp_subsec_nanos());
         Uuid::new_v7(ts).to_string()
     }
 

@@ -16,6 +16,7 @@ use reentry_board::report::stats::{Stats, StatsQuery};
 use reentry_board::theme::{ColorDepth, Theme};
 use reentry_board::tui::keymap::Screen;
 use reentry_board::tui::{Action, App, BoardSource, Seen, TuiOptions, run_effects, view};
+use support::pty::Pty;
 use support::records::d;
 use support::report_db::{build, open};
 
@@ -350,4 +351,33 @@ fn any_size_renders_without_panic() {
             render(&b.app, w, h);
         }
     }
+}
+
+#[test]
+fn the_real_binary_opens_stats_steps_back_and_returns() {
+    let wait = std::time::Duration::from_secs(15);
+    let home = tempfile::tempdir().unwrap();
+    let db = build(home.path());
+    let db = db.to_str().unwrap().to_string();
+    let mut pty = Pty::spawn(
+        home.path(),
+        &["board", "--db", &db, "--as-of", TODAY],
+        100,
+        30,
+        &[],
+    );
+    pty.wait_for("q quit", wait);
+    pty.send(b"s");
+    pty.wait_for(
+        "Released in the last 90 days (2026-04-02 to 2026-06-30): 3 people",
+        wait,
+    );
+    pty.wait_for("2/3  67%", wait);
+    pty.send(b"\x1b[D");
+    pty.wait_for("from 2026-01-02 to 2026-04-01 (90 days): no one", wait);
+    pty.send(b"\x1b");
+    pty.wait_for("q quit", wait);
+    pty.send(b"q");
+    assert!(pty.wait_exit(wait), "screen:\n{}", pty.screen());
+    pty.assert_restored();
 }

@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn keys_rebind_and_clashes_are_located() {
-        let c = parse("[keys]\nsearch = \"s\"\nquit = [\"q\", \"F10\"]\n").unwrap();
+        let c = parse("[keys]\nsearch = \"z\"\nquit = [\"q\", \"F10\"]\n").unwrap();
         assert!(c.keymap().is_ok());
         let e = parse("facility_id = \"x\"\n[keys]\nquit = \"q\"\nsearch = \"f\"\n").unwrap_err();
         assert_eq!(

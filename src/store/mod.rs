@@ -30,13 +30,14 @@ use crate::clock::Clock;
 use crate::domain::{PermissionMatrix, Role};
 
 pub use checklist::{
-    AddAppointment, AddReferral, CancelAppointment, SetAppointment, SetConsent, SetNotification,
+    APPOINTMENT_AHEAD_DAYS, APPOINTMENT_PAST_DAYS, AddAppointment, AddReferral, CONSENT_AHEAD_DAYS,
+    CONSENT_PAST_DAYS, CancelAppointment, SetAppointment, SetConsent, SetNotification,
     SetReferralStatus, SetTransport,
 };
 pub use commands::{
     AcknowledgeDateChange, AddDme, AddMedication, AddNote, AssignCareTeam, ChangeReleaseDate,
-    Command, DecideDateFlag, FlagDateChange, MarkMilestone, RecordBarrier, RemoveMedication,
-    ResolveBarrier, SetCarePlan, SetDmeStatus, SetMediCal, SetMedicationSupply, SetNaloxone,
+    Command, DecideDateFlag, FlagDateChange, MarkMilestone, RecordBarrier, RemoveDme,
+    RemoveMedication, ResolveBarrier, SetCarePlan, SetDmeStatus, SetMediCal, SetMedicationSupply, SetNaloxone,
     SetScreening, SetWarmHandoff,
 };
 pub use delivery::{Delivery, OutboxCounts, StuckEvent, SyncState};

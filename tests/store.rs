@@ -1841,7 +1841,10 @@ fn remove_dme_needs_a_reason_and_writes_one_audit_row_and_one_event() {
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
     let err = store
-        .apply(&as_role(Role::Records), remove(walker.version, "entered twice"))
+        .apply(
+            &as_role(Role::Records),
+            remove(walker.version, "entered twice"),
+        )
         .unwrap_err();
     assert!(
         matches!(
@@ -1870,7 +1873,11 @@ fn remove_dme_needs_a_reason_and_writes_one_audit_row_and_one_event() {
     );
     assert_eq!(row.reason.as_deref(), Some("entered twice"));
     assert!(row.before.unwrap().contains("Walker"));
-    assert_eq!(row.after.as_deref(), Some("null"), "nothing after a removal");
+    assert_eq!(
+        row.after.as_deref(),
+        Some("null"),
+        "nothing after a removal"
+    );
     let ev = store.outbox_for(PID).unwrap().pop().unwrap();
     assert_eq!(Some(ev.event_id), saved.event_id);
     assert_eq!(ev.event_type, "dme_status_changed");

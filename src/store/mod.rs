@@ -37,8 +37,8 @@ pub use checklist::{
 pub use commands::{
     AcknowledgeDateChange, AddDme, AddMedication, AddNote, AssignCareTeam, ChangeReleaseDate,
     Command, DecideDateFlag, FlagDateChange, MarkMilestone, RecordBarrier, RemoveDme,
-    RemoveMedication, ResolveBarrier, SetCarePlan, SetDmeStatus, SetMediCal, SetMedicationSupply, SetNaloxone,
-    SetScreening, SetWarmHandoff,
+    RemoveMedication, ResolveBarrier, SetCarePlan, SetDmeStatus, SetMediCal, SetMedicationSupply,
+    SetNaloxone, SetScreening, SetWarmHandoff,
 };
 pub use delivery::{Delivery, OutboxCounts, StuckEvent, SyncState};
 pub use directory_import::{MedicationEntry, UpsertOutcome};

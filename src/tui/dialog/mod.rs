@@ -1,17 +1,21 @@
 //! Dialog state: what is open over the board or the detail view, one file per kind of edit. The
 //! views for them live in `view/`; the app routes keys here and sends the commands they build.
 //!
-//! Adding a dialog (consent, appointments, transport, referrals, notifications once the store has
-//! their commands): a form builder and a submit function in a file here, a [`FormKind`] variant,
+//! Adding a dialog: a form builder and a submit function in a file here, a [`FormKind`] variant,
 //! an [`Editor`] with its key in the keymap, and one arm in `App::open_editor` / `App::submit`.
+//! A form whose first field picks an item (appointments, referrals, notifications) refills the
+//! others in `services::refill`.
 
+pub mod appointments;
 pub mod audit;
 pub mod care;
 pub mod care_team;
 pub mod checklist;
+pub mod consent;
 pub mod form;
 pub mod notes;
 pub mod release;
+pub mod services;
 pub mod sync;
 
 use crate::domain::role::Action as Permission;
@@ -33,6 +37,11 @@ pub enum Editor {
     CareTeam,
     CarePlan,
     WarmHandoff,
+    Consent,
+    Appointments,
+    Transport,
+    Referrals,
+    Notifications,
     MediCal,
     Screening,
     Barrier,
@@ -45,7 +54,7 @@ pub enum Editor {
 }
 
 impl Editor {
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 22] = [
         Self::ReleaseDate,
         Self::FlagDate,
         Self::DecideFlag,
@@ -54,6 +63,11 @@ impl Editor {
         Self::CareTeam,
         Self::CarePlan,
         Self::WarmHandoff,
+        Self::Consent,
+        Self::Appointments,
+        Self::Transport,
+        Self::Referrals,
+        Self::Notifications,
         Self::MediCal,
         Self::Screening,
         Self::Barrier,
@@ -75,6 +89,11 @@ impl Editor {
             Self::CareTeam => "care team",
             Self::CarePlan => "care plan",
             Self::WarmHandoff => "warm handoff",
+            Self::Consent => "consent",
+            Self::Appointments => "appointments",
+            Self::Transport => "transport",
+            Self::Referrals => "behavioral health referrals",
+            Self::Notifications => "notifications sent / acknowledged",
             Self::MediCal => "Medi-Cal",
             Self::Screening => "screening",
             Self::Barrier => "record a barrier",
@@ -95,7 +114,10 @@ impl Editor {
             Self::Acknowledge => &[Permission::AcknowledgeDateChange],
             Self::Checklist => &[Permission::ConfirmMedication, Permission::ConfirmDme],
             Self::CareTeam => &[Permission::AssignCareManager],
-            Self::CarePlan | Self::WarmHandoff => &[Permission::EditCarePlan],
+            Self::CarePlan | Self::WarmHandoff | Self::Appointments => &[Permission::EditCarePlan],
+            Self::Consent => &[Permission::EditConsent],
+            Self::Transport | Self::Referrals => &[Permission::EditServices],
+            Self::Notifications => &[Permission::RecordNotifications],
             Self::MediCal => &[Permission::EditMediCal],
             Self::Screening => &[Permission::EditScreening],
             Self::Barrier | Self::ResolveBarrier | Self::Note | Self::Mark => {
@@ -123,12 +145,23 @@ pub enum FormKind {
     Screening,
     CarePlan,
     WarmHandoff,
+    Consent,
+    /// The ids of the appointments the first field offers after "new".
+    Appointment(Vec<i64>),
+    Transport,
+    /// The ids of the referrals the first field offers after "new".
+    Referral(Vec<i64>),
+    Notification,
     Barrier,
     ResolveBarrier(Vec<i64>),
     Note,
     Mark,
     AddItem,
     RemoveMedication {
+        id: i64,
+        version: i64,
+    },
+    RemoveDme {
         id: i64,
         version: i64,
     },

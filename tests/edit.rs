@@ -1012,6 +1012,13 @@ fn consent_dialog_checks_dates_scope_and_the_guardian_rule_for_youth() {
     refused(&mut s, YOUTH, 1, "2026-02-30 is not a day on the calendar");
     retype(&mut s, 1, "2026-03-05");
     refused(&mut s, YOUTH, 1, "2026-03-05 is in the future");
+    retype(&mut s, 1, "2014-03-01");
+    refused(
+        &mut s,
+        YOUTH,
+        1,
+        "2014-03-01 is too long ago; check the year",
+    );
     retype(&mut s, 1, "2026-03-01");
     refused(&mut s, YOUTH, 0, "a signed consent says what it covers");
     focus(&mut s, 0);

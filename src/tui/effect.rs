@@ -66,6 +66,8 @@ impl SaveFailure {
                 action.label()
             )),
             StoreError::Invalid(message) => Self::Invalid(message.clone()),
+            // The dialogs check fields first; one the store still refuses is input, not the disk.
+            StoreError::Field { .. } => Self::Invalid(error.to_string()),
             other => Self::Failed(other.to_string()),
         }
     }
@@ -85,5 +87,17 @@ impl SaveFailure {
             Self::Invalid(m) => format!("Not saved: {m}."),
             Self::Failed(m) => format!("Database error, nothing was saved: {m}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_the_store_refuses_is_bad_input_not_a_database_error() {
+        let failure = SaveFailure::from_store(&StoreError::field("reason", "say why"));
+        assert_eq!(failure, SaveFailure::Invalid("reason: say why".into()));
+        assert_eq!(failure.message(), "Not saved: reason: say why.");
     }
 }

@@ -1205,6 +1205,10 @@ fn referrals_are_added_and_move_one_step_at_a_time() {
     s.act(Action::Open(Editor::Referrals));
     s.act(Action::FieldRight);
     s.act(Action::FieldRight);
+    // Without Part 2 consent a coordinator may not see what the Drug Medi-Cal referral is.
+    let text = s.screen_text(100, 40);
+    assert!(text.contains("protected referral · pending"), "{text}");
+    assert!(!text.contains("Drug Medi-Cal"), "{text}");
     focus(&mut s, 2);
     s.act(Action::FieldRight);
     s.act(Action::FieldRight);

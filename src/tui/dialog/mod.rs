@@ -39,13 +39,14 @@ pub enum Editor {
     ResolveBarrier,
     Note,
     Mark,
+    CompleteTask,
     Audit,
     GlobalAudit,
     SyncPanel,
 }
 
 impl Editor {
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::ReleaseDate,
         Self::FlagDate,
         Self::DecideFlag,
@@ -60,6 +61,7 @@ impl Editor {
         Self::ResolveBarrier,
         Self::Note,
         Self::Mark,
+        Self::CompleteTask,
         Self::Audit,
         Self::GlobalAudit,
         Self::SyncPanel,
@@ -81,6 +83,7 @@ impl Editor {
             Self::ResolveBarrier => "resolve a barrier",
             Self::Note => "add a note",
             Self::Mark => "mark a milestone",
+            Self::CompleteTask => "mark a follow-up task done",
             Self::Audit => "audit trail",
             Self::GlobalAudit => "audit log (everyone)",
             Self::SyncPanel => "sync panel (undelivered events)",
@@ -101,6 +104,7 @@ impl Editor {
             Self::Barrier | Self::ResolveBarrier | Self::Note | Self::Mark => {
                 &[Permission::RecordBarrier]
             }
+            Self::CompleteTask => &[Permission::CompleteTask],
             Self::Audit => &[],
             Self::GlobalAudit | Self::SyncPanel => &[Permission::Admin],
         }
@@ -143,6 +147,10 @@ pub enum FormKind {
     DiscardEvent {
         event_id: String,
     },
+    /// One of the meeting's own dialogs: nothing is saved until the meeting ends.
+    Meeting(crate::tui::meeting_screen::MeetingForm),
+    /// Which of the person's open tasks is done.
+    CompleteTask(Vec<i64>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -473,7 +473,7 @@ mod tests {
             .iter()
             .map(|r| (r.person_id.clone(), r.seconds))
             .collect();
-        assert_eq!(seconds, vec![("p-0".into(), 60), ("p-1".into(), 10)]);
+        assert_eq!(seconds, vec![("p-0".into(), 50), ("p-1".into(), 10)]);
         assert_eq!(record.attendees[0].login.as_deref(), Some("jdoe"));
     }
 

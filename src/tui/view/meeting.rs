@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 
 use super::board::{days, name};
 use super::chrome::{clip, put, title};
+use super::dialog_box::wrap;
 use super::text::truncate;
 use crate::domain::{BoardRow, FlagStatus, MilestoneState, PersonRecord};
 use crate::theme::Slot;
@@ -26,7 +27,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         return;
     };
     put(buf, area, 1, &clip(header(app, meeting), cells));
-    let body = lines(app, meeting);
+    let body = lines(app, meeting, cells);
     let shown = usize::from(area.height.saturating_sub(3));
     for (n, line) in body.into_iter().take(shown).enumerate() {
         put(buf, area, 2 + n, &clip(line, cells));
@@ -58,7 +59,7 @@ fn header(app: &App, meeting: &Meeting) -> Line<'static> {
 }
 
 /// The body under the header, most needed first so a short screen cuts the least.
-pub fn lines(app: &App, meeting: &Meeting) -> Vec<Line<'static>> {
+pub fn lines(app: &App, meeting: &Meeting, cells: usize) -> Vec<Line<'static>> {
     let theme = &app.options().theme;
     let ascii = app.options().ascii;
     let mut out: Vec<Line<'static>> = Vec::new();
@@ -89,34 +90,6 @@ pub fn lines(app: &App, meeting: &Meeting) -> Vec<Line<'static>> {
     }
     out.push(Line::from(strip));
 
-    let late: Vec<_> = row
-        .readiness
-        .milestones
-        .iter()
-        .filter(|m| {
-            matches!(
-                m.state,
-                MilestoneState::Overdue | MilestoneState::Blocked | MilestoneState::DueSoon
-            )
-        })
-        .collect();
-    if late.is_empty() {
-        out.push(Line::raw("Nothing overdue or due soon."));
-    }
-    for m in late {
-        let mut text = format!(" {} {}", m.state.label(), m.code.label());
-        if let Some(due) = m.due {
-            text.push_str(&format!(", due {due}"));
-        }
-        if let Some(reason) = m.blocked_by {
-            text.push_str(&format!(" — {}", reason.label()));
-        }
-        out.push(Line::from(vec![
-            Span::styled(m.state.glyph(ascii).to_string(), theme.state(m.state)),
-            Span::raw(text),
-        ]));
-    }
-
     let window = app.options().rules.change_window_days;
     for flag in r.date_flags.iter().filter(|f| f.status == FlagStatus::Open) {
         out.push(Line::styled(
@@ -137,6 +110,7 @@ pub fn lines(app: &App, meeting: &Meeting) -> Vec<Line<'static>> {
             theme.style(Slot::Flag),
         ));
     }
+    out.extend(late(app, row, cells));
     out.push(Line::raw(medications(r, app.may_see_part2(r) && !app.presentation(), ascii)));
 
     let tasks: Vec<_> = app.tasks_of(&r.person.id).collect();
@@ -171,6 +145,50 @@ pub fn lines(app: &App, meeting: &Meeting) -> Vec<Line<'static>> {
     out
 }
 
+/// What is late or due soon, one wrapped line per state with the milestones and their days:
+/// `✗ overdue (3): warm handoff 05-20, transport arranged 05-27, ...`.
+fn late(app: &App, row: &BoardRow, cells: usize) -> Vec<Line<'static>> {
+    let theme = &app.options().theme;
+    let ascii = app.options().ascii;
+    let mut out = Vec::new();
+    for state in [
+        MilestoneState::Overdue,
+        MilestoneState::Blocked,
+        MilestoneState::DueSoon,
+    ] {
+        let items: Vec<String> = row
+            .readiness
+            .milestones
+            .iter()
+            .filter(|m| m.state == state)
+            .map(|m| {
+                let mut text = m.code.label().to_string();
+                if let Some(reason) = m.blocked_by {
+                    text.push_str(&format!(" ({})", reason.label()));
+                } else if let Some(due) = m.due {
+                    text.push_str(&format!(" {}", due.format("%m-%d")));
+                }
+                text
+            })
+            .collect();
+        if items.is_empty() {
+            continue;
+        }
+        let text = format!(
+            "{} {} ({}): {}",
+            state.glyph(ascii),
+            state.label(),
+            items.len(),
+            items.join(", ")
+        );
+        out.extend(wrap(Line::styled(text, theme.state(state)), cells));
+    }
+    if out.is_empty() {
+        out.push(Line::raw("Nothing overdue, blocked or due soon."));
+    }
+    out
+}
+
 fn person(app: &App, row: &BoardRow) -> String {
     let r = &row.record;
     let release = match r.release.date {
@@ -188,22 +206,18 @@ fn person(app: &App, row: &BoardRow) -> String {
     )
 }
 
-/// `Medications: 2 (1 ready) · 1 protected ✗ · naloxone offered` — never a drug name here.
+/// `Medications: 2 (1 ready), 1 protected ✗ · naloxone offered · DME none` — never a drug name.
 fn medications(r: &PersonRecord, part2_visible: bool, ascii: bool) -> String {
-    let (protected, open): (Vec<_>, Vec<_>) = r.medications.iter().partition(|m| m.is_part2());
-    let mut parts = Vec::new();
-    let shown = if part2_visible {
-        r.medications.len()
-    } else {
-        open.len()
-    };
-    let ready = r
+    let (protected, open): (Vec<_>, Vec<_>) = r
         .medications
         .iter()
-        .filter(|m| (part2_visible || !m.is_part2()) && m.supply.is_ready())
-        .count();
-    parts.push(format!("Medications: {shown} ({ready} ready)"));
-    if !protected.is_empty() && !part2_visible {
+        .partition(|m| m.is_part2() && !part2_visible);
+    let mut meds = Vec::new();
+    if !open.is_empty() {
+        let ready = open.iter().filter(|m| m.supply.is_ready()).count();
+        meds.push(format!("{} ({ready} ready)", open.len()));
+    }
+    if !protected.is_empty() {
         let all_ready = protected.iter().all(|m| m.supply.is_ready());
         let mark = match (all_ready, ascii) {
             (true, false) => "✓",
@@ -211,26 +225,26 @@ fn medications(r: &PersonRecord, part2_visible: bool, ascii: bool) -> String {
             (true, true) => "ready",
             (false, true) => "not ready",
         };
-        parts.push(format!("{} protected {mark}", protected.len()));
+        meds.push(format!("{} protected {mark}", protected.len()));
     }
-    parts.push(format!(
-        "naloxone {}",
+    if meds.is_empty() {
+        meds.push("none".into());
+    }
+    let dme = if r.dme.is_empty() {
+        "none".to_string()
+    } else {
+        let delivered = r
+            .dme
+            .iter()
+            .filter(|d| d.status == crate::domain::DmeStatus::Delivered)
+            .count();
+        format!("{delivered} of {} delivered", r.dme.len())
+    };
+    format!(
+        "Medications: {} · naloxone {} · DME {dme}",
+        meds.join(", "),
         r.naloxone.map_or("not yet offered", |n| n.label())
-    ));
-    parts.push(format!(
-        "DME {}",
-        if r.dme.is_empty() {
-            "none".to_string()
-        } else {
-            let delivered = r
-                .dme
-                .iter()
-                .filter(|d| d.status == crate::domain::DmeStatus::Delivered)
-                .count();
-            format!("{delivered} of {} delivered", r.dme.len())
-        }
-    ));
-    parts.join(" · ")
+    )
 }
 
 /// What this meeting has for the person so far, then who is in the room.

@@ -108,7 +108,12 @@ impl Session {
         options.actor = Actor::new(login, role);
         tweak(&mut options);
         let seen = Seen::new(&mut source, &clock).unwrap();
-        let app = App::new(options, source.load().unwrap(), clock.today(), at("11:58:00"));
+        let app = App::new(
+            options,
+            source.load().unwrap(),
+            clock.today(),
+            at("11:58:00"),
+        );
         let mut s = Self {
             app,
             source,
@@ -143,9 +148,7 @@ impl Session {
 
     fn screen(&self, width: u16, height: u16) -> String {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        terminal
-            .draw(|frame| view::draw(frame, &self.app))
-            .unwrap();
+        terminal.draw(|frame| view::draw(frame, &self.app)).unwrap();
         let buffer = terminal.backend().buffer().clone();
         (0..buffer.area.height)
             .map(|y| {
@@ -208,7 +211,10 @@ fn a_meeting_run_on_the_screen_is_stored_and_its_minutes_render_it() {
     assert_eq!(meeting.agenda.len(), 5);
     assert_eq!(s.current(), "p-6");
     let first = s.screen(80, 24);
-    assert!(first.contains("MEETING  1 of 5 · releasing in 0-14 days"), "{first}");
+    assert!(
+        first.contains("MEETING  1 of 5 · releasing in 0-14 days"),
+        "{first}"
+    );
     assert!(first.contains("this person 0:00 · meeting 0:00"), "{first}");
 
     // The timer runs on the app's ticks, and only they redraw the meeting screen.
@@ -218,7 +224,10 @@ fn a_meeting_run_on_the_screen_is_stored_and_its_minutes_render_it() {
     s.tick("11:59:05");
     assert!(s.app.is_dirty());
     let ticked = s.screen(80, 24);
-    assert!(ticked.contains("this person 1:05 · meeting 1:05"), "{ticked}");
+    assert!(
+        ticked.contains("this person 1:05 · meeting 1:05"),
+        "{ticked}"
+    );
     insta::assert_snapshot!("meeting_screen_80x24", ticked);
 
     // p-1: a decision, reviewed, and a change made in the detail view (a note).
@@ -243,7 +252,11 @@ fn a_meeting_run_on_the_screen_is_stored_and_its_minutes_render_it() {
     s.act(Action::DialogSubmit);
     assert_eq!(s.app.notice(), Some("Saved: add a note."));
     s.act(Action::Back);
-    assert_eq!(s.app.screen(), Screen::Meeting, "Esc comes back to the meeting");
+    assert_eq!(
+        s.app.screen(),
+        Screen::Meeting,
+        "Esc comes back to the meeting"
+    );
     assert_eq!(s.current(), "p-1", "at the same person");
 
     // p-2: a task for the nurse, by part of her login, validated field by field.
@@ -256,7 +269,10 @@ fn a_meeting_run_on_the_screen_is_stored_and_its_minutes_render_it() {
     s.type_text("zed");
     s.act(Action::DialogSubmit);
     let refused = s.screen(80, 24);
-    assert!(refused.contains("no user or directory contact is called `zed`"), "{refused}");
+    assert!(
+        refused.contains("no user or directory contact is called `zed`"),
+        "{refused}"
+    );
     for _ in 0..3 {
         s.act(Action::DialogBackspace);
     }
@@ -366,7 +382,11 @@ fn a_task_is_in_its_owners_my_work_overdue_by_glyph_and_done_from_the_detail_vie
                         seconds: 60,
                         reviewed: true,
                         decisions: vec![],
-                        tasks: vec![task("p-1", "Ask about the Buprenorphine order", "2026-06-03")],
+                        tasks: vec![task(
+                            "p-1",
+                            "Ask about the Buprenorphine order",
+                            "2026-06-03",
+                        )],
                     },
                     reentry_board::meeting::Review {
                         person_id: "p-2".into(),
@@ -397,12 +417,20 @@ fn a_task_is_in_its_owners_my_work_overdue_by_glyph_and_done_from_the_detail_vie
     assert_eq!(nurse.app.my_task_count(), 3);
     let board = nurse.screen(80, 24);
     let row = board.lines().find(|l| l.starts_with("Last2")).unwrap();
-    assert!(row.contains('!'), "an overdue task is a glyph, not only a colour: {row}");
+    assert!(
+        row.contains('!'),
+        "an overdue task is a glyph, not only a colour: {row}"
+    );
 
     // The coordinator's "my work" has no task of theirs.
     let mut coord = Session::open(&path, "coord", Role::Coordinator, |_| {});
     coord.act(Action::ToggleMyWork);
-    assert!(coord.app.visible_rows().all(|r| r.record.person.id != "p-2"));
+    assert!(
+        coord
+            .app
+            .visible_rows()
+            .all(|r| r.record.person.id != "p-2")
+    );
 
     // On a shared screen the task's drug name (one of the person's medications) is blanked.
     nurse.select("B-1");
@@ -410,7 +438,10 @@ fn a_task_is_in_its_owners_my_work_overdue_by_glyph_and_done_from_the_detail_vie
     nurse.act(Action::TogglePresentation);
     nurse.scroll_to("Follow-up tasks", 80, 24);
     let shared = nurse.screen(80, 24);
-    assert!(shared.contains("□ Ask about the [medication] order"), "{shared}");
+    assert!(
+        shared.contains("□ Ask about the [medication] order"),
+        "{shared}"
+    );
     assert!(!shared.to_lowercase().contains("buprenorphine"), "{shared}");
     nurse.act(Action::Back);
     nurse.act(Action::TogglePresentation);
@@ -423,13 +454,28 @@ fn a_task_is_in_its_owners_my_work_overdue_by_glyph_and_done_from_the_detail_vie
     assert_eq!(nurse.app.notice(), Some("Saved: mark a task done."));
     let open = nurse.source.0.open_tasks().unwrap();
     let left: Vec<&str> = open.iter().map(|t| t.what.as_str()).collect();
-    assert_eq!(left, vec!["Ask about the Buprenorphine order", "Call probation"]);
+    assert_eq!(
+        left,
+        vec!["Ask about the Buprenorphine order", "Call probation"]
+    );
     let row = nurse.screen(80, 24);
-    assert!(row.lines().nth(1).unwrap().contains("[Δ    T"), "no longer overdue: {row}");
+    assert!(
+        row.lines().nth(1).unwrap().contains("[Δ    T"),
+        "no longer overdue: {row}"
+    );
     let audit = nurse.source.0.audit_for("p-2").unwrap();
     let last = audit.last().unwrap();
-    assert_eq!((last.kind.as_str(), last.actor.as_str()), ("task_done", "nurse1"));
-    assert!(!last.after.as_deref().unwrap_or("").contains("buprenorphine"));
+    assert_eq!(
+        (last.kind.as_str(), last.actor.as_str()),
+        ("task_done", "nurse1")
+    );
+    assert!(
+        !last
+            .after
+            .as_deref()
+            .unwrap_or("")
+            .contains("buprenorphine")
+    );
     assert_eq!(
         nurse.source.0.outbox_for("p-2").unwrap().len(),
         outbox_before,
@@ -452,10 +498,16 @@ fn presentation_mode_shows_the_meeting_without_names_or_drugs() {
     for (w, h) in [(80, 24), (120, 40)] {
         let text = s.screen(w, h);
         assert!(text.contains("LAST1, F."), "{text}");
-        assert!(!text.contains("First"), "no first names on a shared screen: {text}");
+        assert!(
+            !text.contains("First"),
+            "no first names on a shared screen: {text}"
+        );
         assert!(!text.to_lowercase().contains("buprenorphine"), "{text}");
         assert!(text.contains("1 protected ✗"), "{text}");
-        assert!(text.contains("decided: Start [medication] bridge script"), "{text}");
+        assert!(
+            text.contains("decided: Start [medication] bridge script"),
+            "{text}"
+        );
     }
     insta::assert_snapshot!("meeting_presentation_80x24", s.screen(80, 24));
 
@@ -478,13 +530,21 @@ fn the_display_and_the_viewer_follow_the_meeting_but_cannot_record_it() {
     let mut kiosk = Session::open(&path, "display", Role::Viewer, |o| o.kiosk = true);
     kiosk.act(Action::OpenMeeting);
     assert_eq!(kiosk.app.screen(), Screen::Meeting);
-    assert!(kiosk.screen(80, 24).contains("Read-only: the meeting-room display is read-only"));
+    assert!(
+        kiosk
+            .screen(80, 24)
+            .contains("Read-only: the meeting-room display is read-only")
+    );
     kiosk.key(MeetingKey::Decision);
     assert_eq!(kiosk.app.screen(), Screen::Meeting, "no dialog opens");
     kiosk.key(MeetingKey::End);
     assert!(kiosk.app.notice().unwrap().contains("cannot be stored"));
     kiosk.key(MeetingKey::Leave);
-    assert_eq!(kiosk.app.screen(), Screen::Board, "nothing to lose, so no question");
+    assert_eq!(
+        kiosk.app.screen(),
+        Screen::Board,
+        "nothing to lose, so no question"
+    );
 
     // The store refuses the viewer whatever the screen did.
     let mut store = Store::open(&path, Arc::new(FixedClock::on(d(TODAY)))).unwrap();
@@ -523,7 +583,10 @@ fn the_display_and_the_viewer_follow_the_meeting_but_cannot_record_it() {
             },
         )
         .unwrap_err();
-    assert!(err.to_string().contains("not an open task of booking B-1"), "{err}");
+    assert!(
+        err.to_string().contains("not an open task of booking B-1"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -541,7 +604,10 @@ fn the_board_stays_silent_on_ticks_and_leaving_can_discard() {
     s.act(Action::FieldRight);
     s.act(Action::DialogSubmit);
     assert_eq!(s.app.screen(), Screen::Board);
-    assert_eq!(s.app.notice(), Some("Left the meeting; nothing was stored."));
+    assert_eq!(
+        s.app.notice(),
+        Some("Left the meeting; nothing was stored.")
+    );
     assert_eq!(s.source.0.last_meeting_end().unwrap(), None);
     let _ = s.source.open_tasks().unwrap();
 }

@@ -181,7 +181,11 @@ impl BoardSource for StoreSource {
         self.0.discard_event(actor, event_id, reason)
     }
 
-    fn record_meeting(&mut self, actor: &Actor, record: &MeetingRecord) -> Result<String, StoreError> {
+    fn record_meeting(
+        &mut self,
+        actor: &Actor,
+        record: &MeetingRecord,
+    ) -> Result<String, StoreError> {
         self.0.record_meeting(actor, record)
     }
 
@@ -256,7 +260,11 @@ impl BoardSource for SendingSource<'_> {
     ) -> Result<(), StoreError> {
         self.inner.discard_event(actor, event_id, reason)
     }
-    fn record_meeting(&mut self, actor: &Actor, record: &MeetingRecord) -> Result<String, StoreError> {
+    fn record_meeting(
+        &mut self,
+        actor: &Actor,
+        record: &MeetingRecord,
+    ) -> Result<String, StoreError> {
         self.inner.record_meeting(actor, record)
     }
     fn open_tasks(&mut self) -> anyhow::Result<Vec<OpenTask>> {

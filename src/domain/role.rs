@@ -196,7 +196,14 @@ mod tests {
         assert_eq!(who(Action::Admin, all), vec![Coordinator]);
         assert!(!m.allows(Viewer, Action::RecordBarrier, all));
         // Everyone at the table may chair the meeting and close tasks; the display may not.
-        let staff = vec![Records, Nurse, CareManager, Coordinator, Probation, Eligibility];
+        let staff = vec![
+            Records,
+            Nurse,
+            CareManager,
+            Coordinator,
+            Probation,
+            Eligibility,
+        ];
         assert_eq!(who(Action::RunMeeting, none), staff);
         assert_eq!(who(Action::CompleteTask, none), staff);
     }

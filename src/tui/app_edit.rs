@@ -57,7 +57,11 @@ impl App {
         self.permitted(editor.permissions(), self.selected_row().map(|r| &r.record))
     }
 
-    pub(super) fn permitted(&self, needs: &[Permission], record: Option<&PersonRecord>) -> Result<(), String> {
+    pub(super) fn permitted(
+        &self,
+        needs: &[Permission],
+        record: Option<&PersonRecord>,
+    ) -> Result<(), String> {
         let role = self.options.role;
         let ctx = context(record);
         if needs.is_empty()

@@ -145,7 +145,11 @@ impl App {
                     self.notice = Some(format!("Attendees: {why}."));
                     return;
                 }
-                if let Some(form) = self.meeting.as_ref().map(|m| ms::attendees_form(&m.attendees)) {
+                if let Some(form) = self
+                    .meeting
+                    .as_ref()
+                    .map(|m| ms::attendees_form(&m.attendees))
+                {
                     self.push_meeting_form(MeetingForm::Attendees, form);
                 }
             }
@@ -193,9 +197,7 @@ impl App {
             self.notice = Some("This person is no longer on the board.".into());
             return;
         };
-        let visible = self
-            .visible_rows()
-            .any(|r| r.record.person.id == id);
+        let visible = self.visible_rows().any(|r| r.record.person.id == id);
         if !visible {
             // The board's filter hides them; the meeting covers everyone.
             self.filter = Default::default();
@@ -211,7 +213,8 @@ impl App {
 
     pub(super) fn submit_meeting_form(&mut self, kind: MeetingForm) {
         let today = self.today;
-        let (Some(Dialog::Form(d)), Some(meeting)) = (self.dialogs.last_mut(), self.meeting.as_mut())
+        let (Some(Dialog::Form(d)), Some(meeting)) =
+            (self.dialogs.last_mut(), self.meeting.as_mut())
         else {
             self.dialogs.pop();
             return;
@@ -230,12 +233,10 @@ impl App {
                     text
                 })
             }
-            MeetingForm::Attendees => {
-                ms::attendees_submit(form, &meeting.attendees).map(|list| {
-                    meeting.attendees = list;
-                    format!("{} attending.", meeting.attendees.len())
-                })
-            }
+            MeetingForm::Attendees => ms::attendees_submit(form, &meeting.attendees).map(|list| {
+                meeting.attendees = list;
+                format!("{} attending.", meeting.attendees.len())
+            }),
             MeetingForm::Leave => {
                 let choice = ms::leave_submit(form);
                 self.dialogs.pop();
@@ -369,8 +370,9 @@ impl App {
             })
             .collect();
         Some((
-            Form::new("Mark a task done", vec![Field::choice("Task", labels, 0)])
-                .with_info(vec!["The task leaves the board and \"my work\"; the audit keeps who closed it.".into()]),
+            Form::new("Mark a task done", vec![Field::choice("Task", labels, 0)]).with_info(vec![
+                "The task leaves the board and \"my work\"; the audit keeps who closed it.".into(),
+            ]),
             open.iter().map(|t| t.id).collect(),
         ))
     }

@@ -563,7 +563,7 @@ pub fn table() -> Vec<Binding> {
             "meeting",
             &["M"],
             "run the daily meeting: the agenda one person at a time",
-            "meeting",
+            "meet",
             BOARD,
         ),
         b(

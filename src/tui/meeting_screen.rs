@@ -218,7 +218,9 @@ pub fn decision_form(who: &str) -> Form {
         "Record a decision",
         vec![Field::text("Decision", "", "what the meeting decided")],
     )
-    .with_info(vec![format!("For {who}. Stored in the minutes when the meeting ends.")])
+    .with_info(vec![format!(
+        "For {who}. Stored in the minutes when the meeting ends."
+    )])
 }
 
 pub fn decision_submit(form: &mut Form) -> Option<String> {
@@ -237,7 +239,11 @@ pub fn task_form(who: &str, today: NaiveDate) -> Form {
         "Add a follow-up task",
         vec![
             Field::text("What", "", ""),
-            Field::text("Who", "", "a login or a directory name; part of it is enough"),
+            Field::text(
+                "Who",
+                "",
+                "a login or a directory name; part of it is enough",
+            ),
             Field::text("By when", tomorrow.to_string(), "YYYY-MM-DD"),
         ],
     )
@@ -265,7 +271,10 @@ pub fn task_submit(
     };
     let due = match parse_date(form.text(2)) {
         Ok(Some(due)) if due < today => {
-            form.set_error(2, format!("{due} is already past; a task is due today or later"));
+            form.set_error(
+                2,
+                format!("{due} is already past; a task is due today or later"),
+            );
             None
         }
         Ok(Some(due)) if (due - today).num_days() > TASK_DAYS_AHEAD => {
@@ -369,7 +378,10 @@ pub fn attendees_submit(form: &mut Form, attendees: &[Attendee]) -> Option<Vec<A
         .map(|(_, a)| a.clone())
         .collect();
     if !name.is_empty() {
-        let role = attendee_roles().get(form.index(1)).cloned().unwrap_or_default();
+        let role = attendee_roles()
+            .get(form.index(1))
+            .cloned()
+            .unwrap_or_default();
         let full = format!("{name} ({role})");
         if out.iter().any(|a| fold(&a.name) == fold(&full)) {
             form.set_error(0, format!("{full} is already on the list"));
@@ -426,7 +438,12 @@ pub fn overdue(task: &OpenTask, today: NaiveDate) -> bool {
 }
 
 /// Free text for a screen: the person's medication names blanked where they may not be shown.
-pub fn safe_text(text: &str, record: Option<&PersonRecord>, hide_all: bool, hide_part2: bool) -> String {
+pub fn safe_text(
+    text: &str,
+    record: Option<&PersonRecord>,
+    hide_all: bool,
+    hide_part2: bool,
+) -> String {
     let Some(record) = record else {
         return text.to_string();
     };
@@ -482,8 +499,16 @@ mod tests {
         let owners = vec!["nurse1".to_string(), "Ana López".into(), "Ana Ortiz".into()];
         assert_eq!(resolve_owner("NURSE1", &owners), Ok("nurse1".into()));
         assert_eq!(resolve_owner("lopez", &owners), Ok("Ana López".into()));
-        assert!(resolve_owner("ana", &owners).unwrap_err().contains("matches 2 people"));
-        assert!(resolve_owner("zed", &owners).unwrap_err().contains("no user"));
+        assert!(
+            resolve_owner("ana", &owners)
+                .unwrap_err()
+                .contains("matches 2 people")
+        );
+        assert!(
+            resolve_owner("zed", &owners)
+                .unwrap_err()
+                .contains("no user")
+        );
         assert!(resolve_owner(" ", &owners).is_err());
         assert_eq!(resolve_owner("Dana", &[]), Ok("Dana".into()));
     }
@@ -495,8 +520,17 @@ mod tests {
         let mut form = task_form("GARCIA, M.", today);
         form.fields[2].value = super::super::dialog::Value::Text("2026-03-01".into());
         assert_eq!(task_submit(&mut form, "p", Some(&owners), today), None);
-        assert_eq!(form.fields[0].error.as_deref(), Some("say what is to be done"));
+        assert_eq!(
+            form.fields[0].error.as_deref(),
+            Some("say what is to be done")
+        );
         assert!(form.fields[1].error.is_some());
-        assert!(form.fields[2].error.as_deref().unwrap_or("").contains("already past"));
+        assert!(
+            form.fields[2]
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .contains("already past")
+        );
     }
 }

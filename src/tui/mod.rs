@@ -100,7 +100,11 @@ pub trait BoardSource {
         Err(StoreError::Invalid("this board is read-only".into()))
     }
     /// Stores an ended meeting in one transaction; returns its id.
-    fn record_meeting(&mut self, actor: &Actor, record: &MeetingRecord) -> Result<String, StoreError> {
+    fn record_meeting(
+        &mut self,
+        actor: &Actor,
+        record: &MeetingRecord,
+    ) -> Result<String, StoreError> {
         let _ = (actor, record);
         Err(StoreError::Invalid("this board is read-only".into()))
     }

@@ -111,7 +111,11 @@ pub fn lines(app: &App, meeting: &Meeting, cells: usize) -> Vec<Line<'static>> {
         ));
     }
     out.extend(late(app, row, cells));
-    out.push(Line::raw(medications(r, app.may_see_part2(r) && !app.presentation(), ascii)));
+    out.push(Line::raw(medications(
+        r,
+        app.may_see_part2(r) && !app.presentation(),
+        ascii,
+    )));
 
     let tasks: Vec<_> = app.tasks_of(&r.person.id).collect();
     let hide_part2 = !app.may_see_part2(r);

@@ -260,6 +260,12 @@ impl App {
         }
     }
 
+    /// The idle lock is about to close the session: end the meeting so it is stored, whatever
+    /// dialog is open over it.
+    pub fn end_meeting_for_lock(&mut self) {
+        self.end_meeting();
+    }
+
     fn end_meeting(&mut self) {
         if let Err(why) = self.meeting_state() {
             self.notice = Some(format!("The meeting cannot be stored: {why}."));

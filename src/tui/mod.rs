@@ -292,6 +292,11 @@ impl Board {
                     app.update(action);
                 }
                 if idle_locked(idle_lock, kiosk, last_input.elapsed()) {
+                    // A running meeting is stored, not lost, when the session locks.
+                    if app.meeting().is_some() {
+                        app.end_meeting_for_lock();
+                        run_effects(app, source, clock.as_ref(), seen);
+                    }
                     outcome = Outcome::IdleLocked;
                     break;
                 }

@@ -315,7 +315,7 @@ pub fn run_effects(
     clock: &dyn Clock,
     seen: &mut Seen,
 ) {
-    // Outcomes do not queue more effects today; the bound keeps a future mistake from spinning.
+    // A reload queues one more round (the open tasks); the bound keeps a mistake from spinning.
     for _ in 0..8 {
         let effects = app.take_effects();
         if effects.is_empty() {

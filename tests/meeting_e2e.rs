@@ -19,6 +19,18 @@ fn cli(home: &std::path::Path) -> Command {
     cmd
 }
 
+/// Frames the board sends in `span` (each is bracketed by a synchronized-update start).
+fn frames_during(pty: &Pty, span: Duration) -> usize {
+    std::thread::sleep(Duration::from_millis(200));
+    let from = pty.raw.lock().unwrap().len();
+    std::thread::sleep(span);
+    let raw = pty.raw.lock().unwrap();
+    raw[from..]
+        .windows(8)
+        .filter(|w| *w == b"\x1b[?2026h")
+        .count()
+}
+
 #[test]
 fn a_meeting_run_in_the_terminal_is_in_the_minutes() {
     let home = tempfile::tempdir().unwrap();
@@ -31,8 +43,18 @@ fn a_meeting_run_in_the_terminal_is_in_the_minutes() {
     let db = db.to_str().unwrap().to_string();
     let mut pty = Pty::spawn(home.path(), &["board", "--db", &db], 80, 24, &[]);
     pty.wait_for("q quit", WAIT);
+    // The idle board draws nothing; the meeting screen at most once a second (its timers).
+    let idle = frames_during(&pty, Duration::from_millis(2500));
+    assert_eq!(idle, 0, "an idle board drew {idle} frames");
     pty.send(b"M");
     pty.wait_for("MEETING  1 of", WAIT);
+    let meeting = frames_during(&pty, Duration::from_millis(3200));
+    assert!(
+        (1..=4).contains(&meeting),
+        "the meeting drew {meeting} frames in 3.2 s"
+    );
+    eprintln!("frames: idle board {idle} in 2.5 s, meeting screen {meeting} in 3.2 s");
+    pty.wait_for("this person 0:0", WAIT);
     pty.send(b"d");
     pty.wait_for("Record a decision", WAIT);
     pty.send(b"Call the family about the ride home\r");

@@ -9,6 +9,7 @@ use super::checklist::{
     SetReferralStatus, SetTransport,
 };
 use super::error::{SqlContext, StoreError};
+use super::meeting::CompleteTask;
 use super::outbox::{AuditRow, Event, Head, Writer};
 use super::rows::{self, Col, Cols};
 use super::{Actor, Result, Saved, Store};
@@ -245,6 +246,7 @@ commands!(
     ResolveBarrier,
     AddNote,
     MarkMilestone,
+    CompleteTask,
 );
 
 impl Command {
@@ -278,6 +280,7 @@ impl Command {
             | Self::ResolveBarrier(_)
             | Self::AddNote(_)
             | Self::MarkMilestone(_) => A::RecordBarrier,
+            Self::CompleteTask(_) => A::CompleteTask,
         }
     }
 }

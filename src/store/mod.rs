@@ -48,7 +48,7 @@ pub use import::{
     RosterStage,
 };
 pub use load::AuditEntry;
-pub use meeting::StoredMeeting;
+pub use meeting::{CompleteTask, StoredMeeting};
 
 /// RFC 3339 as the store writes it, for comparing with stored timestamps.
 pub fn codec_ts(t: chrono::DateTime<chrono::Utc>) -> String {

@@ -58,7 +58,11 @@ impl App {
         self.permitted(editor.permissions(), self.selected_row().map(|r| &r.record))
     }
 
-    fn permitted(&self, needs: &[Permission], record: Option<&PersonRecord>) -> Result<(), String> {
+    pub(super) fn permitted(
+        &self,
+        needs: &[Permission],
+        record: Option<&PersonRecord>,
+    ) -> Result<(), String> {
         let role = self.options.role;
         let ctx = context(record);
         if needs.is_empty()
@@ -158,6 +162,13 @@ impl App {
             },
             Editor::Note => form(FormKind::Note, notes::note_form()),
             Editor::Mark => form(FormKind::Mark, notes::mark_form()),
+            Editor::CompleteTask => match self.complete_task_form(&id) {
+                Some((f, ids)) => form(FormKind::CompleteTask(ids), f),
+                None => {
+                    self.notice = Some("no open follow-up task for this person".into());
+                    return;
+                }
+            },
             Editor::Checklist => {
                 self.note_part2_view();
                 Dialog::Checklist(Checklist::new(id.clone()))
@@ -243,6 +254,10 @@ impl App {
             return;
         };
         d.form.clear_errors();
+        if let FormKind::Meeting(kind) = d.kind {
+            self.submit_meeting_form(kind);
+            return;
+        }
         if matches!(d.kind, FormKind::DiscardEvent { .. }) {
             self.submit_discard();
             return;
@@ -303,7 +318,8 @@ impl App {
             FormKind::StepBack { item, to, version } => {
                 checklist::step_back_submit(form, id, *item, *to, *version)
             }
-            FormKind::AuditFilter | FormKind::DiscardEvent { .. } => None,
+            FormKind::CompleteTask(ids) => super::meeting::complete_submit(form, id, ids),
+            FormKind::AuditFilter | FormKind::DiscardEvent { .. } | FormKind::Meeting(_) => None,
         };
         match command {
             Some(command) => {

@@ -2,6 +2,7 @@
 //! effects, the run loop carries them out against the store and feeds the outcome back as an
 //! [`super::Action`].
 
+use crate::meeting::MeetingRecord;
 use crate::store::audit_query::AuditFilter;
 use crate::store::{Command, StoreError};
 
@@ -23,6 +24,12 @@ pub enum Effect {
     RetryEvent(String),
     /// Give up on a dead or blocked event (audited, with the reason).
     DiscardEvent { event_id: String, reason: String },
+    /// Store the ended meeting: one transaction, one `meeting_recorded` audit row.
+    RecordMeeting(Box<MeetingRecord>),
+    /// The open follow-up tasks.
+    LoadTasks,
+    /// Who a task may be given to (users and the directory).
+    LoadOwners,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

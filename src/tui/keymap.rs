@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::Action;
 use super::dialog::Editor;
+use super::meeting_screen::MeetingKey;
 
 /// Where the keyboard is: keys mean different things on each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,6 +30,8 @@ pub enum Screen {
     Audit,
     /// The coordinator's sync panel.
     Sync,
+    /// The daily meeting, one person at a time.
+    Meeting,
 }
 
 impl Screen {
@@ -43,6 +46,7 @@ impl Screen {
             Self::Checklist => "checklist",
             Self::Audit => "audit",
             Self::Sync => "sync panel",
+            Self::Meeting => "meeting",
         }
     }
 
@@ -79,6 +83,7 @@ const BOARD_DETAIL: &[Screen] = &[Screen::Board, Screen::Detail];
 const DETAIL: &[Screen] = &[Screen::Detail];
 const FORM_PICKER: &[Screen] = &[Screen::Form, Screen::Picker];
 const CHECKLIST: &[Screen] = &[Screen::Checklist];
+const MEETING: &[Screen] = &[Screen::Meeting];
 
 /// Every bindable action with its conventional default keys.
 pub fn table() -> Vec<Binding> {
@@ -247,7 +252,7 @@ pub fn table() -> Vec<Binding> {
             &["p"],
             "presentation mode for a shared screen",
             "present",
-            BOARD_DETAIL,
+            &[Screen::Board, Screen::Detail, Screen::Meeting],
         ),
         b(
             Action::ToggleHelp,
@@ -256,6 +261,7 @@ pub fn table() -> Vec<Binding> {
             "this help",
             "help",
             &[
+                Screen::Meeting,
                 Screen::Board,
                 Screen::Detail,
                 Screen::Help,
@@ -413,6 +419,14 @@ pub fn table() -> Vec<Binding> {
             "mark_milestone",
             &["X"],
             "mark a milestone done / not needed",
+            "",
+            DETAIL,
+        ),
+        b(
+            Action::Open(Editor::CompleteTask),
+            "complete_task",
+            &["J"],
+            "mark one of this person's follow-up tasks done",
             "",
             DETAIL,
         ),
@@ -583,6 +597,86 @@ pub fn table() -> Vec<Binding> {
             "audit log: filter by user, kind, dates",
             "filter",
             &[Screen::Audit],
+        ),
+        b(
+            Action::OpenMeeting,
+            "meeting",
+            &["M"],
+            "run the daily meeting: the agenda one person at a time",
+            "meet",
+            BOARD,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Next),
+            "meeting_next",
+            &["n", "Right"],
+            "meeting: next person on the agenda",
+            "next",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Prev),
+            "meeting_previous",
+            &["N", "Left"],
+            "meeting: previous person",
+            "prev",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::End),
+            "meeting_end",
+            &["E"],
+            "meeting: end it and store the minutes",
+            "end",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Leave),
+            "meeting_leave",
+            &["Esc"],
+            "meeting: leave (asks first; nothing is stored unless you end it)",
+            "leave",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Decision),
+            "meeting_decision",
+            &["d"],
+            "meeting: record a decision for this person",
+            "decision",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Task),
+            "meeting_task",
+            &["t"],
+            "meeting: add a follow-up task (what, who, by when)",
+            "task",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Reviewed),
+            "meeting_reviewed",
+            &["r", "Space"],
+            "meeting: mark this person reviewed (again: not reviewed)",
+            "reviewed",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Detail),
+            "meeting_detail",
+            &["Enter"],
+            "meeting: everything about this person (Esc comes back)",
+            "detail",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Attendees),
+            "meeting_attendees",
+            &["a"],
+            "meeting: add or remove attendees",
+            "attendees",
+            MEETING,
         ),
         b(
             Action::Quit,

@@ -48,13 +48,14 @@ pub enum Editor {
     ResolveBarrier,
     Note,
     Mark,
+    CompleteTask,
     Audit,
     GlobalAudit,
     SyncPanel,
 }
 
 impl Editor {
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::ReleaseDate,
         Self::FlagDate,
         Self::DecideFlag,
@@ -74,6 +75,7 @@ impl Editor {
         Self::ResolveBarrier,
         Self::Note,
         Self::Mark,
+        Self::CompleteTask,
         Self::Audit,
         Self::GlobalAudit,
         Self::SyncPanel,
@@ -100,6 +102,7 @@ impl Editor {
             Self::ResolveBarrier => "resolve a barrier",
             Self::Note => "add a note",
             Self::Mark => "mark a milestone",
+            Self::CompleteTask => "mark a follow-up task done",
             Self::Audit => "audit trail",
             Self::GlobalAudit => "audit log (everyone)",
             Self::SyncPanel => "sync panel (undelivered events)",
@@ -123,6 +126,7 @@ impl Editor {
             Self::Barrier | Self::ResolveBarrier | Self::Note | Self::Mark => {
                 &[Permission::RecordBarrier]
             }
+            Self::CompleteTask => &[Permission::CompleteTask],
             Self::Audit => &[],
             Self::GlobalAudit | Self::SyncPanel => &[Permission::Admin],
         }
@@ -176,6 +180,10 @@ pub enum FormKind {
     DiscardEvent {
         event_id: String,
     },
+    /// One of the meeting's own dialogs: nothing is saved until the meeting ends.
+    Meeting(crate::tui::meeting_screen::MeetingForm),
+    /// Which of the person's open tasks is done.
+    CompleteTask(Vec<i64>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -392,6 +392,9 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         );
     }
 
+    heading(&mut out, "Follow-up tasks");
+    out.extend(super::tasks::lines(app, r));
+
     heading(&mut out, "Notes");
     if r.notes.is_empty() {
         item(&mut out, "none".into());

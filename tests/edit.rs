@@ -832,6 +832,21 @@ mod snapshots {
         s.act(Action::FieldNext);
         insta::assert_snapshot!(snap(&s));
     }
+
+    #[test]
+    fn consent_dialog_80x24() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = seeded(&dir);
+        let mut s = Session::open(&path, Role::CareManager);
+        s.select(YOUTH);
+        s.act(Action::OpenDetail);
+        s.act(Action::Open(Editor::Consent));
+        s.act(Action::FieldRight);
+        s.act(Action::FieldNext);
+        s.type_text("2026-03-01");
+        s.act(Action::DialogSubmit);
+        insta::assert_snapshot!(snap(&s));
+    }
 }
 
 #[test]
@@ -921,4 +936,463 @@ fn edit_keys_are_rebindable_and_clashes_name_both() {
     );
     // Enter saves a form and confirms in the checklist: one key on different screens is no clash.
     assert!(Keymap::build(&one("save", "Enter")).is_ok());
+}
+
+/// The form field `i`'s text as the dialog shows it now.
+fn form_text(s: &Session, i: usize) -> String {
+    match s.app.dialogs().last() {
+        Some(Dialog::Form(d)) => d.form.text(i).to_string(),
+        other => panic!("no form open: {other:?}"),
+    }
+}
+
+/// Moves to field `i` (from the first) and replaces its text.
+fn retype(s: &mut Session, i: usize, text: &str) {
+    focus(s, i);
+    s.clear_field();
+    s.type_text(text);
+}
+
+fn focus(s: &mut Session, i: usize) {
+    let Some(Dialog::Form(d)) = s.app.dialogs().last() else {
+        panic!("no form open")
+    };
+    let at = d.form.focus;
+    let n = d.form.fields.len();
+    for _ in 0..(i + n - at) % n {
+        s.act(Action::FieldNext);
+    }
+}
+
+/// Submits, expects a refusal next to `field` that contains `message`, and that nothing was saved.
+#[track_caller]
+fn refused(s: &mut Session, booking: &str, field: usize, message: &str) {
+    let counts = s.counts();
+    let before = s.record(booking);
+    s.act(Action::DialogSubmit);
+    assert_eq!(
+        s.app.screen(),
+        Screen::Form,
+        "saved instead of refused ({message}): {:?}",
+        s.app.notice()
+    );
+    let error = s.form_error(field).unwrap_or_default();
+    assert!(
+        error.contains(message),
+        "field {field}: {error:?} should say {message:?}"
+    );
+    assert_eq!(s.banner(), Some(Banner::Invalid));
+    assert_eq!(s.counts(), counts, "nothing written");
+    assert_eq!(s.record(booking), before, "nothing changed");
+}
+
+/// Submits, expects the dialog to close with one audit row and one outbox event more.
+#[track_caller]
+fn saved(s: &mut Session) {
+    let (audit, outbox) = s.counts();
+    s.act(Action::DialogSubmit);
+    assert!(s.app.dialogs().is_empty(), "not saved: {:?}", s.banner());
+    assert_eq!(s.counts(), (audit + 1, outbox + 1));
+}
+
+const YOUTH: &str = "Y-25-000603";
+
+#[test]
+fn consent_dialog_checks_dates_scope_and_the_guardian_rule_for_youth() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = seeded(&dir);
+    let mut s = Session::open(&path, Role::CareManager);
+    s.select(YOUTH);
+    s.act(Action::OpenDetail);
+    let version = s.record(YOUTH).version;
+
+    s.act(Action::Open(Editor::Consent));
+    assert_eq!(s.app.screen(), Screen::Form);
+    retype(&mut s, 1, "2026-02-30");
+    refused(&mut s, YOUTH, 1, "2026-02-30 is not a day on the calendar");
+    retype(&mut s, 1, "2026-03-05");
+    refused(&mut s, YOUTH, 1, "2026-03-05 is in the future");
+    retype(&mut s, 1, "2014-03-01");
+    refused(
+        &mut s,
+        YOUTH,
+        1,
+        "2014-03-01 is too long ago; check the year",
+    );
+    retype(&mut s, 1, "2026-03-01");
+    refused(&mut s, YOUTH, 0, "a signed consent says what it covers");
+    focus(&mut s, 0);
+    s.act(Action::FieldRight); // multi-agency
+    retype(&mut s, 2, "2026-02-01");
+    refused(
+        &mut s,
+        YOUTH,
+        2,
+        "2026-02-01 is before the signed date 2026-03-01",
+    );
+    retype(&mut s, 2, "2027-03-01");
+    refused(&mut s, YOUTH, 3, "a parent or guardian signs for a youth");
+    focus(&mut s, 3);
+    s.act(Action::DialogInput(' '));
+    saved(&mut s);
+
+    let c = s.record(YOUTH).consent;
+    assert_eq!(
+        c.scope,
+        Some(reentry_board::domain::ConsentScope::MultiAgency)
+    );
+    assert_eq!(c.signed_on, Some("2026-03-01".parse().unwrap()));
+    assert_eq!(c.expires_on, Some("2027-03-01".parse().unwrap()));
+    assert!(c.signed_by_guardian && !c.part2);
+    assert_eq!(s.record(YOUTH).version, version + 1);
+    let text = s.screen_text(120, 60);
+    assert!(
+        text.contains("multi-agency · signed 2026-03-01 · expires 2027-03-01 · by guardian"),
+        "{text}"
+    );
+    let audit = s.store().audit_for(&s.record(YOUTH).person.id).unwrap();
+    assert_eq!(audit.last().unwrap().kind, "consent_set");
+}
+
+#[test]
+fn appointments_are_added_picked_from_a_list_rescheduled_and_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = seeded(&dir);
+    let booking = "B-25-003291";
+    let mut s = Session::open(&path, Role::CareManager);
+    s.select(booking);
+    s.act(Action::OpenDetail);
+    assert_eq!(s.record(booking).appointments.len(), 1);
+
+    // A new one: what it is for is required; a new one cannot be kept already.
+    s.act(Action::Open(Editor::Appointments));
+    assert_eq!(s.app.screen(), Screen::Form, "{:?}", s.app.notice());
+    refused(&mut s, booking, 1, "say what the appointment is");
+    retype(&mut s, 1, "Psychiatry, Dr. Reyes, County clinic, 10:00");
+    retype(&mut s, 2, "2026-03-20");
+    s.act(Action::FieldNext);
+    s.act(Action::FieldRight);
+    s.act(Action::FieldRight); // kept
+    refused(&mut s, booking, 3, "a new appointment is planned or booked");
+    s.act(Action::FieldLeft); // booked
+    retype(&mut s, 2, "2026-13-01");
+    refused(
+        &mut s,
+        booking,
+        2,
+        "2026-13-01 is not a day on the calendar",
+    );
+    retype(&mut s, 2, "2029-03-20");
+    refused(&mut s, booking, 2, "2029-03-20 is too far ahead");
+    retype(&mut s, 2, "2026-03-20");
+    saved(&mut s);
+    let added = s.record(booking).appointments;
+    assert_eq!(added.len(), 2);
+    let new = added
+        .iter()
+        .find(|a| a.what.starts_with("Psychiatry"))
+        .unwrap()
+        .clone();
+    assert_eq!(new.status, reentry_board::domain::AppointmentStatus::Booked);
+
+    // Two appointments: the first field picks one, and the others show it.
+    s.act(Action::Open(Editor::Appointments));
+    s.act(Action::FieldRight);
+    assert_eq!(form_text(&s, 1), "Primary care intake");
+    s.act(Action::FieldRight);
+    assert_eq!(form_text(&s, 1), new.what);
+    assert_eq!(form_text(&s, 2), "2026-03-20");
+    // Kept in the future is refused; then a reschedule saves.
+    focus(&mut s, 3);
+    s.act(Action::FieldRight); // kept
+    refused(
+        &mut s,
+        booking,
+        3,
+        "an appointment on 2026-03-20 cannot be kept yet",
+    );
+    s.act(Action::FieldLeft);
+    retype(&mut s, 2, "2026-03-23");
+    saved(&mut s);
+    let moved = s.record(booking);
+    let a = moved.appointments.iter().find(|a| a.id == new.id).unwrap();
+    assert_eq!(a.on, Some("2026-03-23".parse().unwrap()));
+
+    // Cancel: the reason is required, and the audit row keeps it.
+    s.act(Action::Open(Editor::Appointments));
+    s.act(Action::FieldRight);
+    s.act(Action::FieldRight);
+    focus(&mut s, 3);
+    for _ in 0..3 {
+        s.act(Action::FieldRight); // booked -> kept -> missed -> cancelled
+    }
+    refused(&mut s, booking, 4, "say why the appointment is cancelled");
+    retype(&mut s, 4, "clinic closed that week");
+    saved(&mut s);
+    let r = s.record(booking);
+    let a = r.appointments.iter().find(|a| a.id == new.id).unwrap();
+    assert_eq!(
+        a.status,
+        reentry_board::domain::AppointmentStatus::Cancelled
+    );
+    let row = s.store().audit_for(&r.person.id).unwrap().pop().unwrap();
+    assert_eq!(row.kind, "appointment_cancelled");
+    assert_eq!(row.reason.as_deref(), Some("clinic closed that week"));
+    // A cancelled appointment is no longer offered.
+    s.act(Action::Open(Editor::Appointments));
+    s.act(Action::FieldRight);
+    s.act(Action::FieldRight);
+    assert_eq!(form_text(&s, 1), "", "back to a new appointment");
+}
+
+#[test]
+fn transport_needs_mode_and_pickup_when_arranged_and_a_real_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = seeded(&dir);
+    let booking = "B-25-003422";
+    let mut s = Session::open(&path, Role::Coordinator);
+    s.select(booking);
+    s.act(Action::OpenDetail);
+    s.act(Action::Open(Editor::Transport));
+    assert_eq!(form_text(&s, 1), "Family pick-up at lobby");
+    refused(&mut s, booking, 2, "say who picks the person up, and where");
+    retype(&mut s, 2, "sister, jail lobby");
+    retype(&mut s, 3, "25:00");
+    refused(&mut s, booking, 3, "`25:00` is not a time of day");
+    retype(&mut s, 3, "18:30");
+    saved(&mut s);
+    let t = s.record(booking).transport;
+    assert_eq!(t.status, reentry_board::domain::TransportStatus::Arranged);
+    assert_eq!(
+        t.note,
+        "Family pick-up at lobby · pickup: sister, jail lobby · at 18:30"
+    );
+    // Opened again, the note splits back into its fields.
+    s.act(Action::Open(Editor::Transport));
+    assert_eq!(form_text(&s, 2), "sister, jail lobby");
+    assert_eq!(form_text(&s, 3), "18:30");
+}
+
+#[test]
+fn referrals_are_added_and_move_one_step_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = seeded(&dir);
+    let booking = "B-25-003422";
+    let mut s = Session::open(&path, Role::Coordinator);
+    s.select(booking);
+    s.act(Action::OpenDetail);
+    assert!(s.record(booking).referrals.is_empty());
+
+    s.act(Action::Open(Editor::Referrals));
+    focus(&mut s, 2);
+    s.act(Action::FieldRight);
+    s.act(Action::FieldRight); // acknowledged
+    refused(&mut s, booking, 2, "a new referral is pending or sent");
+    s.act(Action::FieldLeft); // sent
+    saved(&mut s);
+    let r = s.record(booking).referrals;
+    assert_eq!(r.len(), 1);
+    assert_eq!(
+        r[0].target,
+        reentry_board::domain::ReferralTarget::CountyMentalHealth
+    );
+
+    // A second, pending; then pick it: pending -> acknowledged skips "sent".
+    s.act(Action::Open(Editor::Referrals));
+    focus(&mut s, 1);
+    s.act(Action::FieldRight); // Drug Medi-Cal
+    saved(&mut s);
+    s.act(Action::Open(Editor::Referrals));
+    s.act(Action::FieldRight);
+    s.act(Action::FieldRight);
+    // Without Part 2 consent a coordinator may not see what the Drug Medi-Cal referral is.
+    let text = s.screen_text(100, 40);
+    assert!(text.contains("protected referral · pending"), "{text}");
+    assert!(!text.contains("Drug Medi-Cal"), "{text}");
+    focus(&mut s, 2);
+    s.act(Action::FieldRight);
+    s.act(Action::FieldRight);
+    refused(&mut s, booking, 2, "without \"sent\" first");
+    s.act(Action::FieldLeft);
+    saved(&mut s);
+    let r = s.record(booking).referrals;
+    assert_eq!(r[1].status, reentry_board::domain::NotificationStatus::Sent);
+
+    // Back a step needs a reason.
+    s.act(Action::Open(Editor::Referrals));
+    s.act(Action::FieldRight);
+    focus(&mut s, 2);
+    s.act(Action::FieldLeft); // sent -> pending
+    refused(&mut s, booking, 3, "say why it goes back a step");
+    retype(&mut s, 3, "sent to the wrong clinic");
+    saved(&mut s);
+    assert_eq!(
+        s.record(booking).referrals[0].status,
+        reentry_board::domain::NotificationStatus::Pending
+    );
+}
+
+#[test]
+fn notifications_per_recipient_and_a_conflict_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = seeded(&dir);
+    let booking = "B-25-003422";
+    let mut s = Session::open(&path, Role::Records);
+    s.select(booking);
+    s.act(Action::OpenDetail);
+    use reentry_board::domain::{NotificationStatus as N, Recipient};
+    let status = |s: &Session, who: Recipient| {
+        s.record(booking)
+            .notifications
+            .iter()
+            .rev()
+            .find(|n| n.recipient == who)
+            .map(|n| n.status)
+    };
+
+    // The ECM provider was never told: acknowledged skips "sent".
+    s.act(Action::Open(Editor::Notifications));
+    s.act(Action::FieldRight);
+    s.act(Action::FieldRight); // ECM provider
+    s.act(Action::FieldNext);
+    s.act(Action::FieldRight);
+    s.act(Action::FieldRight); // pending -> acknowledged
+    refused(&mut s, booking, 1, "without \"sent\" first");
+    s.act(Action::FieldLeft);
+    saved(&mut s);
+    assert_eq!(status(&s, Recipient::Ecm), Some(N::Sent));
+
+    // Social services acknowledged, then back to sent needs a reason.
+    s.act(Action::Open(Editor::Notifications));
+    s.act(Action::FieldNext);
+    s.act(Action::FieldRight); // sent -> acknowledged
+    saved(&mut s);
+    assert_eq!(status(&s, Recipient::SocialServices), Some(N::Acknowledged));
+    s.act(Action::Open(Editor::Notifications));
+    s.act(Action::FieldNext);
+    s.act(Action::FieldLeft);
+    refused(&mut s, booking, 2, "say why it goes back a step");
+
+    // Someone else changes the person meanwhile: the save is refused, who and when is shown, the
+    // input stays; Ctrl+R takes the new version and the same Enter saves.
+    focus(&mut s, 2);
+    s.type_text("acknowledged by mistake");
+    let mut other = Session::open(&path, Role::Coordinator);
+    other.select(booking);
+    other.act(Action::Open(Editor::Transport));
+    retype(&mut other, 0, "");
+    other.act(Action::FieldRight); // not needed
+    saved(&mut other);
+    let counts = s.counts();
+    s.act(Action::DialogSubmit);
+    let Some(Banner::Failed(SaveFailure::Conflict { changed_by, .. })) = s.banner() else {
+        panic!("expected a conflict, got {:?}", s.banner());
+    };
+    assert_eq!(changed_by, "coord.patel");
+    assert_eq!(s.counts(), counts);
+    assert!(s.screen_text(80, 24).contains("Ctrl+R reloads"));
+    s.act(Action::DialogReload);
+    assert_eq!(s.banner(), Some(Banner::Reloaded));
+    assert_eq!(form_text(&s, 2), "acknowledged by mistake");
+    saved(&mut s);
+    assert_eq!(status(&s, Recipient::SocialServices), Some(N::Sent));
+    assert_eq!(
+        s.record(booking).transport.status,
+        reentry_board::domain::TransportStatus::NotNeeded,
+        "their change stands"
+    );
+}
+
+#[test]
+fn the_new_dialogs_are_greyed_for_roles_that_may_not_use_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = seeded(&dir);
+    let mut nurse = Session::open(&path, Role::Nurse);
+    nurse.select("B-25-003422");
+    for (editor, notice) in [
+        (
+            Editor::Transport,
+            "transport: the nurse role may not do this (transport and referrals)",
+        ),
+        (
+            Editor::Appointments,
+            "appointments: the nurse role may not do this (care plan, warm handoff, appointments)",
+        ),
+        (
+            Editor::Notifications,
+            "notifications sent / acknowledged: the nurse role may not do this (notifications \
+             sent / acknowledged)",
+        ),
+    ] {
+        let counts = nurse.counts();
+        nurse.act(Action::Open(editor));
+        assert!(nurse.app.dialogs().is_empty(), "{editor:?}");
+        assert_eq!(nurse.app.notice(), Some(notice));
+        assert_eq!(nurse.counts(), counts);
+    }
+    nurse.act(Action::OpenDetail);
+    for _ in 0..200 {
+        nurse.act(Action::MoveDown);
+    }
+    let text = nurse.screen_text(120, 60);
+    assert!(
+        text.contains("T      transport — the nurse role may not do this"),
+        "{text}"
+    );
+    assert!(
+        text.contains("C      consent\n") || text.contains("C      consent "),
+        "{text}"
+    );
+    let mut po = Session::open(&path, Role::Probation);
+    po.select("B-25-003422");
+    po.act(Action::Open(Editor::Consent));
+    assert_eq!(
+        po.app.notice(),
+        Some("consent: the probation role may not do this (consent)")
+    );
+}
+
+#[test]
+fn the_checklist_removes_a_dme_item_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = seeded(&dir);
+    let booking = "B-24-003981";
+    let mut s = Session::open(&path, Role::CareManager);
+    s.select(booking);
+    s.act(Action::Open(Editor::Checklist));
+    // A care manager confirms DME only: the medication is not hers to remove.
+    let counts = s.counts();
+    s.act(Action::MoveFirst);
+    s.act(Action::ItemRemove);
+    assert_eq!(s.app.screen(), Screen::Checklist);
+    assert!(
+        s.app.notice().unwrap().contains("may not do this"),
+        "{:?}",
+        s.app.notice()
+    );
+    s.act(Action::MoveLast);
+    s.act(Action::ItemRemove);
+    assert_eq!(s.app.screen(), Screen::Form);
+    assert!(
+        s.screen_text(80, 24)
+            .contains("Remove Wheelchair (transport)")
+    );
+    s.act(Action::DialogSubmit);
+    assert_eq!(s.form_error(0).as_deref(), Some("say why it is removed"));
+    assert_eq!(s.counts(), counts);
+    s.type_text("entered for the wrong person");
+    s.act(Action::DialogSubmit);
+    assert_eq!(s.app.screen(), Screen::Checklist);
+    assert_eq!(s.counts(), (counts.0 + 1, counts.1 + 1));
+    let dme = s.record(booking).dme;
+    assert_eq!(dme.len(), 1);
+    assert_eq!(dme[0].item, "Oxygen concentrator (home)");
+    let row = s
+        .store()
+        .audit_for(&s.record(booking).person.id)
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(row.kind, "dme_removed");
+    assert_eq!(row.reason.as_deref(), Some("entered for the wrong person"));
 }

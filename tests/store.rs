@@ -824,6 +824,23 @@ fn every_command() -> Vec<(&'static str, Build)> {
             }),
         ),
         (
+            "remove DME",
+            Box::new(move |r: &PersonRecord| {
+                let i = r.dme.last().unwrap();
+                (
+                    nurse(),
+                    RemoveDme {
+                        person_id: PID.into(),
+                        dme_id: i.id,
+                        version: i.version,
+                        reason: "entered twice".into(),
+                    }
+                    .into(),
+                    true,
+                )
+            }),
+        ),
+        (
             "assign care team",
             Box::new(move |r: &PersonRecord| {
                 (
@@ -1799,4 +1816,80 @@ fn checklist_validation_names_the_field() {
         );
         assert_eq!((counts(&store), record(&store)), before, "{expected}");
     }
+}
+
+/// Removing a DME item entered by mistake: a reason is required, a stale version is a conflict,
+/// and the removal is one audit row (with the reason and the row as it was) and one event that
+/// tells the hub the item is no longer needed.
+#[test]
+fn remove_dme_needs_a_reason_and_writes_one_audit_row_and_one_event() {
+    let dir = TempDir::new().unwrap();
+    let (mut store, _path) = seeded(&dir);
+    let cm = Actor::new("cm1", Role::CareManager);
+    let walker = record(&store).dme[0].clone();
+    let remove = |version: i64, reason: &str| RemoveDme {
+        person_id: PID.into(),
+        dme_id: walker.id,
+        version,
+        reason: reason.into(),
+    };
+    let before = counts(&store);
+    let err = store.apply(&cm, remove(walker.version, "  ")).unwrap_err();
+    assert_eq!(err.to_string(), "reason: say why the DME item is removed");
+    let err = store
+        .apply(&cm, remove(walker.version - 1, "entered twice"))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+    let err = store
+        .apply(
+            &as_role(Role::Records),
+            remove(walker.version, "entered twice"),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Denied {
+                role: Role::Records,
+                action: Action::ConfirmDme
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(counts(&store), before, "refusals write nothing");
+
+    let (audit, outbox) = (count(&store, "audit"), count(&store, "outbox"));
+    let saved = store
+        .apply(&cm, remove(walker.version, "entered twice"))
+        .unwrap();
+    assert!(record(&store).dme.is_empty());
+    assert_eq!(count(&store, "audit"), audit + 1);
+    assert_eq!(count(&store, "outbox"), outbox + 1);
+    let row = store.audit_for(PID).unwrap().pop().unwrap();
+    assert_eq!(row.id, saved.audit_id);
+    assert_eq!(
+        (row.kind.as_str(), row.entity.as_str()),
+        ("dme_removed", "dme")
+    );
+    assert_eq!(row.reason.as_deref(), Some("entered twice"));
+    assert!(row.before.unwrap().contains("Walker"));
+    assert_eq!(
+        row.after.as_deref(),
+        Some("null"),
+        "nothing after a removal"
+    );
+    let ev = store.outbox_for(PID).unwrap().pop().unwrap();
+    assert_eq!(Some(ev.event_id), saved.event_id);
+    assert_eq!(ev.event_type, "dme_status_changed");
+    let payload: Value = serde_json::from_str(&ev.payload).unwrap();
+    assert_eq!(payload["data"]["status"], "not_needed");
+    assert_eq!(payload["data"]["kind"], "Walker");
+    reentry_board::hub::schemas::validate(&payload).unwrap();
+    // Gone is gone: a second removal names the missing item and writes nothing.
+    let before = counts(&store);
+    let err = store
+        .apply(&cm, remove(walker.version + 1, "again"))
+        .unwrap_err();
+    assert!(err.to_string().contains("no dme item"), "{err}");
+    assert_eq!(counts(&store), before);
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::cli::{BoardArgs, ViewArgs};
 use crate::clock::Clock;
 use crate::domain::{Contact, PersonRecord};
+use crate::meeting::{MeetingRecord, OpenTask};
 use crate::store::{Actor, AuditEntry, Command, Saved, Store, StoreError, StuckEvent};
 use crate::sync::SyncStatus;
 use crate::tui::effect::AuditScope;
@@ -187,6 +188,22 @@ impl BoardSource for StoreSource {
     ) -> Result<(), StoreError> {
         self.0.discard_event(actor, event_id, reason)
     }
+
+    fn record_meeting(
+        &mut self,
+        actor: &Actor,
+        record: &MeetingRecord,
+    ) -> Result<String, StoreError> {
+        self.0.record_meeting(actor, record)
+    }
+
+    fn open_tasks(&mut self) -> anyhow::Result<Vec<OpenTask>> {
+        Ok(self.0.open_tasks()?)
+    }
+
+    fn task_owners(&mut self) -> anyhow::Result<Vec<String>> {
+        Ok(self.0.task_owners()?)
+    }
 }
 
 /// Whether this county sends to a central API at all (from the config or the environment).
@@ -257,5 +274,18 @@ impl BoardSource for SendingSource<'_> {
         reason: &str,
     ) -> Result<(), StoreError> {
         self.inner.discard_event(actor, event_id, reason)
+    }
+    fn record_meeting(
+        &mut self,
+        actor: &Actor,
+        record: &MeetingRecord,
+    ) -> Result<String, StoreError> {
+        self.inner.record_meeting(actor, record)
+    }
+    fn open_tasks(&mut self) -> anyhow::Result<Vec<OpenTask>> {
+        self.inner.open_tasks()
+    }
+    fn task_owners(&mut self) -> anyhow::Result<Vec<String>> {
+        self.inner.task_owners()
     }
 }

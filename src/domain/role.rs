@@ -37,6 +37,8 @@ code_enum! {
         RecordBarrier => "barriers and notes",
         ViewPart2 => "see SUD/MAT detail (Part 2)",
         Admin => "admin (users, import, sync)",
+        RunMeeting => "run the meeting and store its minutes",
+        CompleteTask => "mark a follow-up task done",
     }
 }
 
@@ -104,8 +106,8 @@ pub fn default_grant(role: Role, action: Action) -> Grant {
         (A::EditConsent, R::Nurse | R::CareManager | R::Coordinator | R::Eligibility) => Yes,
         (A::EditServices, R::CareManager | R::Coordinator) => Yes,
         (A::RecordNotifications, R::Records | R::CareManager | R::Coordinator) => Yes,
-        (A::RecordBarrier, R::Viewer) => No,
-        (A::RecordBarrier, _) => Yes,
+        (A::RecordBarrier | A::RunMeeting | A::CompleteTask, R::Viewer) => No,
+        (A::RecordBarrier | A::RunMeeting | A::CompleteTask, _) => Yes,
         (A::ViewPart2, R::Nurse) => Yes,
         (A::ViewPart2, R::CareManager | R::Coordinator) => WithConsent,
         (A::ViewPart2, R::Probation) => ProbationConsent,
@@ -193,6 +195,17 @@ mod tests {
         );
         assert_eq!(who(Action::Admin, all), vec![Coordinator]);
         assert!(!m.allows(Viewer, Action::RecordBarrier, all));
+        // Everyone at the table may chair the meeting and close tasks; the display may not.
+        let staff = vec![
+            Records,
+            Nurse,
+            CareManager,
+            Coordinator,
+            Probation,
+            Eligibility,
+        ];
+        assert_eq!(who(Action::RunMeeting, none), staff);
+        assert_eq!(who(Action::CompleteTask, none), staff);
     }
 
     #[test]

@@ -52,7 +52,7 @@ impl Minutes {
     }
 }
 
-fn blank(text: &str, word: &str) -> String {
+pub(crate) fn blank(text: &str, word: &str) -> String {
     let lower = text.to_lowercase();
     let needle = word.to_lowercase();
     // Lowercasing can change byte lengths outside ASCII; only then fall back to the text as is.
@@ -87,7 +87,10 @@ fn minutes_seconds(seconds: i64) -> String {
 
 fn attendee(a: &Attendee) -> String {
     match &a.login {
-        Some(login) if login != &a.name => format!("{} ({login})", a.name),
+        // The chair is stored as `jdoe (coordinator)`: the login is already there.
+        Some(login) if login != &a.name && !a.name.starts_with(&format!("{login} ")) => {
+            format!("{} ({login})", a.name)
+        }
         _ => a.name.clone(),
     }
 }

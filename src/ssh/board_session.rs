@@ -166,6 +166,23 @@ impl BoardSource for SessionSource {
     ) -> Result<(), StoreError> {
         self.commit(|store, actor| store.discard_event(actor, event_id, reason))
     }
+
+    /// As this session's own actor; the other sessions see the new tasks at once.
+    fn record_meeting(
+        &mut self,
+        _actor: &Actor,
+        record: &crate::meeting::MeetingRecord,
+    ) -> Result<String, StoreError> {
+        self.commit(|store, actor| store.record_meeting(actor, record))
+    }
+
+    fn open_tasks(&mut self) -> Result<Vec<crate::meeting::OpenTask>> {
+        Ok(self.store.open_tasks()?)
+    }
+
+    fn task_owners(&mut self) -> Result<Vec<String>> {
+        Ok(self.store.task_owners()?)
+    }
 }
 
 /// Runs the board until the user quits, the idle lock, the server stopping or the client going;

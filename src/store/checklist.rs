@@ -20,10 +20,12 @@ use crate::domain::{
 };
 
 /// Consents are signed at intake: one older than this is a typing mistake.
-const CONSENT_PAST_DAYS: i64 = 10 * 366;
+pub const CONSENT_PAST_DAYS: i64 = 10 * 366;
+/// An expiry further ahead than this is a mistyped year.
+pub const CONSENT_AHEAD_DAYS: i64 = 10 * 366;
 /// Appointments are booked for the weeks around release.
-const APPOINTMENT_PAST_DAYS: i64 = 366;
-const APPOINTMENT_AHEAD_DAYS: i64 = 2 * 366;
+pub const APPOINTMENT_PAST_DAYS: i64 = 366;
+pub const APPOINTMENT_AHEAD_DAYS: i64 = 2 * 366;
 
 /// Scope, signed date, expiry, guardian signature and Part 2 consent, all at once as the
 /// consent form has them.
@@ -131,7 +133,13 @@ impl SetConsent {
                 ));
             }
         }
-        check_day(w, "expires on", c.expires_on, CONSENT_PAST_DAYS, 10 * 366)
+        check_day(
+            w,
+            "expires on",
+            c.expires_on,
+            CONSENT_PAST_DAYS,
+            CONSENT_AHEAD_DAYS,
+        )
     }
 
     pub(super) fn run(&self, w: &Writer<'_>) -> Result<Saved> {

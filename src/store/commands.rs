@@ -9,6 +9,7 @@ use super::checklist::{
     SetReferralStatus, SetTransport,
 };
 use super::error::{SqlContext, StoreError};
+use super::meeting::CompleteTask;
 use super::outbox::{AuditRow, Event, Head, Writer};
 use super::rows::{self, Col, Cols};
 use super::{Actor, Result, Saved, Store};
@@ -120,6 +121,16 @@ pub struct AddDme {
     pub status: DmeStatus,
 }
 
+/// Takes out a DME item entered by mistake (a real "no longer needed" is a status, not this).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoveDme {
+    pub person_id: String,
+    pub dme_id: i64,
+    /// The DME row's version.
+    pub version: i64,
+    pub reason: String,
+}
+
 /// Puts a directory contact into one care-team slot (the slot is named by its contact kind), or
 /// empties the slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,6 +236,7 @@ commands!(
     SetNaloxone,
     SetDmeStatus,
     AddDme,
+    RemoveDme,
     AssignCareTeam,
     SetMediCal,
     SetScreening,
@@ -234,6 +246,7 @@ commands!(
     ResolveBarrier,
     AddNote,
     MarkMilestone,
+    CompleteTask,
 );
 
 impl Command {
@@ -249,7 +262,7 @@ impl Command {
             | Self::AddMedication(_)
             | Self::RemoveMedication(_)
             | Self::SetNaloxone(_) => A::ConfirmMedication,
-            Self::SetDmeStatus(_) | Self::AddDme(_) => A::ConfirmDme,
+            Self::SetDmeStatus(_) | Self::AddDme(_) | Self::RemoveDme(_) => A::ConfirmDme,
             Self::AssignCareTeam(_) => A::AssignCareManager,
             Self::SetMediCal(_) => A::EditMediCal,
             Self::SetScreening(_) => A::EditScreening,
@@ -267,6 +280,7 @@ impl Command {
             | Self::ResolveBarrier(_)
             | Self::AddNote(_)
             | Self::MarkMilestone(_) => A::RecordBarrier,
+            Self::CompleteTask(_) => A::CompleteTask,
         }
     }
 }
@@ -983,6 +997,38 @@ impl AddDme {
             None,
         );
         w.finish(&head, 1, row, Some(event))
+    }
+}
+
+impl RemoveDme {
+    fn run(&self, w: &Writer<'_>) -> Result<Saved> {
+        let head = begin(w, &self.person_id, Action::ConfirmDme, None)?;
+        if self.reason.trim().is_empty() {
+            return Err(StoreError::field(
+                "reason",
+                "say why the DME item is removed",
+            ));
+        }
+        let version = w.bump_item("dme", &head, self.dme_id, self.version)?;
+        // The contract has no "removed": the hub hears the item is no longer needed. The event
+        // reads the row, so it is built before the row goes.
+        let event = dme_event(w, &head, self.dme_id, DmeStatus::NotNeeded)?;
+        let before = rows::delete(
+            w,
+            "dme",
+            &head,
+            self.dme_id,
+            &["item", "status", "confirmed_by", "confirmed_at"],
+        )?;
+        let row = audit_row(
+            &head,
+            "dme_removed",
+            "dme",
+            Some(self.dme_id),
+            (before, Value::Null),
+            Some(self.reason.trim().to_string()),
+        );
+        w.finish(&head, version, row, Some(event))
     }
 }
 

@@ -1,15 +1,59 @@
-//! The meeting's records: one transaction and one audit row per stored meeting. Decisions and
-//! tasks are local (the hub has no event type for them), so nothing goes to the outbox.
+//! The meeting's records: one transaction and one audit row per stored meeting, and one per task
+//! marked done. Decisions and tasks are local (the hub has no event type for them, and their free
+//! text may name drugs), so nothing goes to the outbox.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 
 use super::codec::{RowExt, date, ts};
+use super::commands::begin;
 use super::error::{SqlContext, StoreError};
-use super::outbox::AuditRow;
-use super::{Actor, Result, Store};
+use super::outbox::{AuditRow, Writer};
+use super::{Actor, Result, Saved, Store};
+use crate::domain::Action;
+use crate::domain::role::Context;
 use crate::meeting::{Attendee, MeetingRecord, OpenTask, Review, Task};
+
+/// Marks one open follow-up task of the person done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompleteTask {
+    pub person_id: String,
+    pub task_id: i64,
+}
+
+impl CompleteTask {
+    pub(super) fn run(&self, w: &Writer<'_>) -> Result<Saved> {
+        let head = begin(w, &self.person_id, Action::CompleteTask, None)?;
+        let done =
+            w.tx.execute(
+                "UPDATE meeting_tasks SET done_at = ?1
+                 WHERE id = ?2 AND person_id = ?3 AND done_at IS NULL",
+                params![w.now_ts(), self.task_id, head.id],
+            )
+            .ctx("marking the task done")?;
+        if done != 1 {
+            return Err(StoreError::field(
+                "task",
+                format!(
+                    "task {} is not an open task of booking {}; it may be done already",
+                    self.task_id, head.booking_id
+                ),
+            ));
+        }
+        // No text: a task's words may name a drug; the minutes keep them, the audit need not.
+        let row = AuditRow {
+            person_id: Some(&head.id),
+            kind: "task_done",
+            entity: "task",
+            entity_id: Some(self.task_id.to_string()),
+            before: Some(json!({"done": false})),
+            after: Some(json!({"done": true})),
+            reason: None,
+        };
+        w.finish(&head, head.version, row, None)
+    }
+}
 
 /// A meeting as read back for the minutes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +86,7 @@ impl Store {
     pub fn record_meeting(&mut self, actor: &Actor, record: &MeetingRecord) -> Result<String> {
         check(record)?;
         self.write(actor, |w| {
+            w.allow(Action::RunMeeting, Context::default())?;
             let id = w.new_id();
             w.tx.execute(
                 "INSERT INTO meetings (id, day, started_at, ended_at, chaired_by)
@@ -142,6 +187,13 @@ impl Store {
             })
             .ctx("reading open tasks")
             .map_err(|e| e.at(&self.path))
+    }
+
+    /// Who a task may be given to: active users by login, then the directory by name.
+    pub fn task_owners(&self) -> Result<Vec<String>> {
+        let users = self.list_users()?.into_iter().filter(|u| u.active);
+        let contacts = self.contacts()?.into_iter().map(|c| c.name);
+        Ok(users.map(|u| u.login).chain(contacts).collect())
     }
 
     /// The last meeting held on `day`, or the last meeting of all.

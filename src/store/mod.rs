@@ -30,14 +30,15 @@ use crate::clock::Clock;
 use crate::domain::{PermissionMatrix, Role};
 
 pub use checklist::{
-    AddAppointment, AddReferral, CancelAppointment, SetAppointment, SetConsent, SetNotification,
+    APPOINTMENT_AHEAD_DAYS, APPOINTMENT_PAST_DAYS, AddAppointment, AddReferral, CONSENT_AHEAD_DAYS,
+    CONSENT_PAST_DAYS, CancelAppointment, SetAppointment, SetConsent, SetNotification,
     SetReferralStatus, SetTransport,
 };
 pub use commands::{
     AcknowledgeDateChange, AddDme, AddMedication, AddNote, AssignCareTeam, ChangeReleaseDate,
-    Command, DecideDateFlag, FlagDateChange, MarkMilestone, RecordBarrier, RemoveMedication,
-    ResolveBarrier, SetCarePlan, SetDmeStatus, SetMediCal, SetMedicationSupply, SetNaloxone,
-    SetScreening, SetWarmHandoff,
+    Command, DecideDateFlag, FlagDateChange, MarkMilestone, RecordBarrier, RemoveDme,
+    RemoveMedication, ResolveBarrier, SetCarePlan, SetDmeStatus, SetMediCal, SetMedicationSupply,
+    SetNaloxone, SetScreening, SetWarmHandoff,
 };
 pub use delivery::{Delivery, OutboxCounts, StuckEvent, SyncState};
 pub use directory_import::{MedicationEntry, UpsertOutcome};
@@ -47,7 +48,7 @@ pub use import::{
     RosterStage,
 };
 pub use load::AuditEntry;
-pub use meeting::StoredMeeting;
+pub use meeting::{CompleteTask, StoredMeeting};
 
 /// RFC 3339 as the store writes it, for comparing with stored timestamps.
 pub fn codec_ts(t: chrono::DateTime<chrono::Utc>) -> String {

@@ -5,8 +5,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::dialog::Editor;
 use super::effect::SaveFailure;
+use super::meeting_screen::MeetingKey;
 use super::sync_watch::SyncView;
 use crate::domain::{Contact, PersonRecord};
+use crate::meeting::OpenTask;
 use crate::store::{AuditEntry, Saved, StuckEvent};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +108,16 @@ pub enum Action {
         query: crate::report::stats::StatsQuery,
         result: Result<Box<crate::report::stats::Stats>, String>,
     },
+    /// Open the meeting screen on today's agenda.
+    OpenMeeting,
+    /// A key of the meeting screen.
+    Meeting(MeetingKey),
+    /// The store kept the meeting (it ended at this time), or refused it and nothing was written.
+    MeetingRecorded(Result<DateTime<Utc>, SaveFailure>),
+    /// Open follow-up tasks, for the board's marks, the detail view and "my work".
+    TasksLoaded(Result<Vec<OpenTask>, String>),
+    /// Logins and directory names a task may be given to.
+    OwnersLoaded(Result<Vec<String>, String>),
     /// The clock moved on; change markers may have expired.
     Tick {
         now: DateTime<Utc>,

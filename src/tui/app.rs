@@ -13,6 +13,8 @@ use super::{Action, TuiOptions, view};
 
 #[path = "app_edit.rs"]
 mod edit;
+#[path = "app_meeting.rs"]
+mod meeting;
 #[path = "app_stats.rs"]
 mod stats;
 #[path = "app_sync.rs"]
@@ -85,6 +87,12 @@ pub struct App {
     undelivered: HashSet<String>,
     /// The Stats screen's period and numbers, while it is open.
     stats: Option<super::stats_screen::StatsScreen>,
+    /// The meeting while it runs (its screen, or a detail view opened from it).
+    meeting: Option<super::meeting_screen::Meeting>,
+    /// Open follow-up tasks, soonest due first.
+    tasks: Vec<crate::meeting::OpenTask>,
+    /// People with an open task owned by the signed-in user: part of their "my work".
+    my_tasks: HashSet<String>,
     dirty: bool,
     quit: bool,
 }
@@ -131,10 +139,14 @@ impl App {
             sync: None,
             undelivered: HashSet::new(),
             stats: None,
+            meeting: None,
+            tasks: Vec::new(),
+            my_tasks: HashSet::new(),
             dirty: true,
             quit: false,
         };
         app.refilter(None);
+        app.effects.push(Effect::LoadTasks);
         app
     }
 
@@ -164,6 +176,9 @@ impl App {
             Action::StuckLoaded(entries) => self.stuck_loaded(entries),
             Action::SyncDone(outcome) => self.sync_done(outcome),
             Action::StatsLoaded { query, result } => self.stats_loaded(query, result),
+            Action::MeetingRecorded(outcome) => self.meeting_recorded(outcome),
+            Action::TasksLoaded(tasks) => self.tasks_loaded(tasks),
+            Action::OwnersLoaded(owners) => self.owners_loaded(owners),
             Action::Notice(text) => {
                 self.notice = Some(text);
                 self.dirty = true;
@@ -178,6 +193,7 @@ impl App {
                     Screen::Detail => self.update_detail(action),
                     Screen::Board | Screen::Help => self.update_board(action),
                     Screen::Stats => self.update_stats(action),
+                    Screen::Meeting => self.update_meeting(action),
                     Screen::Form
                     | Screen::Picker
                     | Screen::Checklist
@@ -250,6 +266,7 @@ impl App {
             Action::TogglePresentation => self.toggle_presentation(),
             Action::ToggleHelp => self.open_help(),
             Action::OpenStats => self.open_stats(),
+            Action::OpenMeeting => self.open_meeting(),
             Action::Click { row, .. } => self.click(row),
             _ => {}
         }
@@ -288,7 +305,12 @@ impl App {
             Action::MoveFirst => 0,
             Action::MoveLast => usize::MAX,
             Action::Back => {
-                self.screen = Screen::Board;
+                // Opened from the meeting: back to the same person there.
+                self.screen = if self.meeting.is_some() {
+                    Screen::Meeting
+                } else {
+                    Screen::Board
+                };
                 self.scroll_to_selection();
                 self.dirty = true;
                 return;
@@ -359,6 +381,11 @@ impl App {
     }
 
     fn tick(&mut self, now: DateTime<Utc>) {
+        // The meeting's timers show whole seconds: one frame a second while it is on screen,
+        // and none at all for the idle board.
+        if self.screen == Screen::Meeting && now.timestamp() != self.now.timestamp() {
+            self.dirty = true;
+        }
         self.now = now;
         let before = self.changed_at.len();
         self.changed_at.retain(|_, at| now - *at < CHANGED_FOR);
@@ -395,10 +422,15 @@ impl App {
         // The person being discussed may have left custody: the detail view has nothing to show.
         if self.screen == Screen::Detail && kept.is_some() && self.selected_id() != kept.as_deref()
         {
-            self.screen = Screen::Board;
+            self.screen = if self.meeting.is_some() {
+                Screen::Meeting
+            } else {
+                Screen::Board
+            };
         }
         self.after_reload();
         self.refresh_stats();
+        self.effects.push(Effect::LoadTasks);
         self.dirty = true;
     }
 
@@ -412,6 +444,11 @@ impl App {
     /// still visible. Otherwise the person now in its place is the natural next one.
     fn refilter(&mut self, keep: Option<&str>) {
         let rules = &self.options.rules;
+        // "My work" also takes in people with a task of this user's; the other filters still apply.
+        let without_my_work = Filter {
+            my_work: None,
+            ..self.filter.clone()
+        };
         let mut visible: Vec<usize> = self
             .rows
             .iter()
@@ -422,7 +459,11 @@ impl App {
                         .haystacks
                         .get(*i)
                         .is_some_and(|h| matches_haystack(h, &self.filter.search));
-                found && self.filter.matches_except_search(row, rules)
+                found
+                    && (self.filter.matches_except_search(row, rules)
+                        || (self.filter.my_work.is_some()
+                            && self.my_tasks.contains(&row.record.person.id)
+                            && without_my_work.matches_except_search(row, rules)))
             })
             .map(|(i, _)| i)
             .collect();

@@ -2,9 +2,10 @@
 //! one, turning a submitted dialog into an [`Effect::Save`], and showing what the store answered.
 
 use super::super::dialog::{
-    AuditList, Banner, Checklist, Dialog, Editor, FormDialog, FormKind, Picker, audit, care,
+    AuditList, Banner, Checklist, Dialog, Editor, FormDialog, FormKind, Picker, appointments,
+    audit, care,
     checklist::{self, Item},
-    notes, release,
+    consent, notes, release, services,
 };
 use super::super::effect::{AuditScope, Effect, SaveFailure};
 use super::App;
@@ -57,7 +58,11 @@ impl App {
         self.permitted(editor.permissions(), self.selected_row().map(|r| &r.record))
     }
 
-    fn permitted(&self, needs: &[Permission], record: Option<&PersonRecord>) -> Result<(), String> {
+    pub(super) fn permitted(
+        &self,
+        needs: &[Permission],
+        record: Option<&PersonRecord>,
+    ) -> Result<(), String> {
         let role = self.options.role;
         let ctx = context(record);
         if needs.is_empty()
@@ -134,6 +139,19 @@ impl App {
             Editor::Screening => form(FormKind::Screening, care::screening_form(&record)),
             Editor::CarePlan => form(FormKind::CarePlan, care::care_plan_form(&record)),
             Editor::WarmHandoff => form(FormKind::WarmHandoff, care::handoff_form(&record)),
+            Editor::Consent => form(FormKind::Consent, consent::consent_form(&record)),
+            Editor::Appointments => {
+                let (f, ids) = appointments::appointment_form(&record);
+                form(FormKind::Appointment(ids), f)
+            }
+            Editor::Transport => form(FormKind::Transport, services::transport_form(&record)),
+            Editor::Referrals => {
+                let (f, ids) = services::referral_form(&record, self.may_see_part2(&record));
+                form(FormKind::Referral(ids), f)
+            }
+            Editor::Notifications => {
+                form(FormKind::Notification, services::notification_form(&record))
+            }
             Editor::Barrier => form(FormKind::Barrier, notes::barrier_form()),
             Editor::ResolveBarrier => match notes::resolve_form(&record) {
                 Some((f, ids)) => form(FormKind::ResolveBarrier(ids), f),
@@ -144,6 +162,13 @@ impl App {
             },
             Editor::Note => form(FormKind::Note, notes::note_form()),
             Editor::Mark => form(FormKind::Mark, notes::mark_form()),
+            Editor::CompleteTask => match self.complete_task_form(&id) {
+                Some((f, ids)) => form(FormKind::CompleteTask(ids), f),
+                None => {
+                    self.notice = Some("no open follow-up task for this person".into());
+                    return;
+                }
+            },
             Editor::Checklist => {
                 self.note_part2_view();
                 Dialog::Checklist(Checklist::new(id.clone()))
@@ -194,8 +219,7 @@ impl App {
         match action {
             Action::FieldNext => form.next_field(),
             Action::FieldPrev => form.prev_field(),
-            Action::FieldLeft => form.step(false),
-            Action::FieldRight => form.step(true),
+            Action::FieldLeft | Action::FieldRight => self.step_field(action == Action::FieldRight),
             Action::DialogInput(c) => form.input(c),
             Action::DialogBackspace => form.backspace(),
             Action::DialogCancel => {
@@ -207,12 +231,33 @@ impl App {
         }
     }
 
+    /// Left/Right in a form; on a first field that picks an item, the other fields follow it.
+    fn step_field(&mut self, forward: bool) {
+        let part2 = match self.dialogs.last() {
+            Some(Dialog::Form(d)) => {
+                find(&self.rows, &d.person_id).is_some_and(|record| self.may_see_part2(record))
+            }
+            _ => return,
+        };
+        let Some(Dialog::Form(d)) = self.dialogs.last_mut() else {
+            return;
+        };
+        d.form.step(forward);
+        if let (0, Some(record)) = (d.form.focus, find(&self.rows, &d.person_id)) {
+            services::refill(&d.kind, &mut d.form, record, part2);
+        }
+    }
+
     fn submit_form(&mut self) {
         let today = self.today;
         let Some(Dialog::Form(d)) = self.dialogs.last_mut() else {
             return;
         };
         d.form.clear_errors();
+        if let FormKind::Meeting(kind) = d.kind {
+            self.submit_meeting_form(kind);
+            return;
+        }
         if matches!(d.kind, FormKind::DiscardEvent { .. }) {
             self.submit_discard();
             return;
@@ -252,18 +297,29 @@ impl App {
             FormKind::Screening => care::screening_submit(form, record, version),
             FormKind::CarePlan => care::care_plan_submit(form, id, version),
             FormKind::WarmHandoff => care::handoff_submit(form, record, version, today),
+            FormKind::Consent => consent::consent_submit(form, record, version, today),
+            FormKind::Appointment(ids) => {
+                appointments::appointment_submit(form, record, version, ids, today)
+            }
+            FormKind::Transport => services::transport_submit(form, id, version),
+            FormKind::Referral(ids) => services::referral_submit(form, record, version, ids),
+            FormKind::Notification => services::notification_submit(form, record, version),
             FormKind::Barrier => notes::barrier_submit(form, id),
             FormKind::ResolveBarrier(ids) => notes::resolve_submit(form, id, ids),
             FormKind::Note => notes::note_submit(form, id),
             FormKind::Mark => notes::mark_submit(form, id),
             FormKind::AddItem => checklist::add_submit(form, id),
             FormKind::RemoveMedication { id: item, version } => {
-                checklist::remove_submit(form, id, *item, *version)
+                checklist::remove_submit(form, id, Item::Medication(*item), *version)
+            }
+            FormKind::RemoveDme { id: item, version } => {
+                checklist::remove_submit(form, id, Item::Dme(*item), *version)
             }
             FormKind::StepBack { item, to, version } => {
                 checklist::step_back_submit(form, id, *item, *to, *version)
             }
-            FormKind::AuditFilter | FormKind::DiscardEvent { .. } => None,
+            FormKind::CompleteTask(ids) => super::meeting::complete_submit(form, id, ids),
+            FormKind::AuditFilter | FormKind::DiscardEvent { .. } | FormKind::Meeting(_) => None,
         };
         match command {
             Some(command) => {
@@ -347,38 +403,31 @@ impl App {
                 }));
             }
             Action::ItemRemove => {
-                let current = c.current(record);
-                let med = match current {
-                    Some((Item::Medication(mid), _)) => {
-                        record.medications.iter().find(|m| m.id == mid).cloned()
-                    }
-                    Some((Item::Dme(_), _)) => {
-                        self.notice =
-                            Some("a DME item is not removed; set it to \"not needed\"".into());
-                        return;
+                let Some((item, _)) = c.current(record) else {
+                    return;
+                };
+                let (need, kind) = match (item, checklist::version_of(record, item)) {
+                    (Item::Medication(id), Some(version)) => (
+                        Permission::ConfirmMedication,
+                        FormKind::RemoveMedication { id, version },
+                    ),
+                    (Item::Dme(id), Some(version)) => {
+                        (Permission::ConfirmDme, FormKind::RemoveDme { id, version })
                     }
                     _ => {
-                        self.notice = Some("move to a medication to remove it".into());
+                        self.notice = Some("move to a medication or DME item to remove it".into());
                         return;
                     }
                 };
-                let Some(med) = med else { return };
                 let (id, version) = (c.person_id.clone(), record.version);
                 let record = record.clone();
-                if let Err(why) = self.permitted(&[Permission::ConfirmMedication], Some(&record)) {
+                if let Err(why) = self.permitted(&[need], Some(&record)) {
                     self.notice = Some(why);
                     return;
                 }
-                let what = if med.is_part2() && !self.may_see_part2(&record) {
-                    "a protected medication".to_string()
-                } else {
-                    med.name.clone()
-                };
+                let what = self.item_label(&record, item);
                 self.dialogs.push(Dialog::Form(FormDialog {
-                    kind: FormKind::RemoveMedication {
-                        id: med.id,
-                        version: med.version,
-                    },
+                    kind,
                     person_id: id,
                     version,
                     form: checklist::remove_form(&what),
@@ -581,6 +630,11 @@ impl App {
                             if let FormKind::RemoveMedication { id, version } = &mut d.kind {
                                 if let Some(m) = record.medications.iter().find(|m| m.id == *id) {
                                     *version = m.version;
+                                }
+                            }
+                            if let FormKind::RemoveDme { id, version } = &mut d.kind {
+                                if let Some(i) = record.dme.iter().find(|i| i.id == *id) {
+                                    *version = i.version;
                                 }
                             }
                             if let FormKind::StepBack { item, version, .. } = &mut d.kind {

@@ -2,6 +2,7 @@
 //! effects, the run loop carries them out against the store and feeds the outcome back as an
 //! [`super::Action`].
 
+use crate::meeting::MeetingRecord;
 use crate::store::audit_query::AuditFilter;
 use crate::store::{Command, StoreError};
 
@@ -25,6 +26,12 @@ pub enum Effect {
     DiscardEvent { event_id: String, reason: String },
     /// The program measures for the Stats screen (aggregates only).
     LoadStats(crate::report::stats::StatsQuery),
+    /// Store the ended meeting: one transaction, one `meeting_recorded` audit row.
+    RecordMeeting(Box<MeetingRecord>),
+    /// The open follow-up tasks.
+    LoadTasks,
+    /// Who a task may be given to (users and the directory).
+    LoadOwners,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +75,8 @@ impl SaveFailure {
                 action.label()
             )),
             StoreError::Invalid(message) => Self::Invalid(message.clone()),
+            // The dialogs check fields first; one the store still refuses is input, not the disk.
+            StoreError::Field { .. } => Self::Invalid(error.to_string()),
             other => Self::Failed(other.to_string()),
         }
     }
@@ -87,5 +96,17 @@ impl SaveFailure {
             Self::Invalid(m) => format!("Not saved: {m}."),
             Self::Failed(m) => format!("Database error, nothing was saved: {m}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_the_store_refuses_is_bad_input_not_a_database_error() {
+        let failure = SaveFailure::from_store(&StoreError::field("reason", "say why"));
+        assert_eq!(failure, SaveFailure::Invalid("reason: say why".into()));
+        assert_eq!(failure.message(), "Not saved: reason: say why.");
     }
 }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::Action;
 use super::dialog::Editor;
+use super::meeting_screen::MeetingKey;
 
 /// Where the keyboard is: keys mean different things on each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,6 +32,8 @@ pub enum Screen {
     Sync,
     /// Program measures: bars, weekly trend, barriers.
     Stats,
+    /// The daily meeting, one person at a time.
+    Meeting,
 }
 
 impl Screen {
@@ -46,6 +49,7 @@ impl Screen {
             Self::Audit => "audit",
             Self::Sync => "sync panel",
             Self::Stats => "stats",
+            Self::Meeting => "meeting",
         }
     }
 
@@ -83,6 +87,7 @@ const BOARD_DETAIL: &[Screen] = &[Screen::Board, Screen::Detail];
 const DETAIL: &[Screen] = &[Screen::Detail];
 const FORM_PICKER: &[Screen] = &[Screen::Form, Screen::Picker];
 const CHECKLIST: &[Screen] = &[Screen::Checklist];
+const MEETING: &[Screen] = &[Screen::Meeting];
 
 /// Every bindable action with its conventional default keys.
 pub fn table() -> Vec<Binding> {
@@ -252,7 +257,7 @@ pub fn table() -> Vec<Binding> {
             &["p"],
             "presentation mode for a shared screen",
             "present",
-            BOARD_DETAIL,
+            &[Screen::Board, Screen::Detail, Screen::Meeting],
         ),
         b(
             Action::ToggleHelp,
@@ -261,6 +266,7 @@ pub fn table() -> Vec<Binding> {
             "this help",
             "help",
             &[
+                Screen::Meeting,
                 Screen::Board,
                 Screen::Detail,
                 Screen::Help,
@@ -335,6 +341,46 @@ pub fn table() -> Vec<Binding> {
             DETAIL,
         ),
         b(
+            Action::Open(Editor::Consent),
+            "consent",
+            &["C"],
+            "consent: scope, signed, expiry, guardian, Part 2",
+            "",
+            DETAIL,
+        ),
+        b(
+            Action::Open(Editor::Appointments),
+            "appointments",
+            &["V"],
+            "appointments: add, reschedule, kept / missed, cancel",
+            "",
+            DETAIL,
+        ),
+        b(
+            Action::Open(Editor::Transport),
+            "transport",
+            &["T"],
+            "transport on release: mode, pickup, time",
+            "",
+            DETAIL,
+        ),
+        b(
+            Action::Open(Editor::Referrals),
+            "referrals",
+            &["L"],
+            "behavioral health referrals: add, move status",
+            "",
+            DETAIL,
+        ),
+        b(
+            Action::Open(Editor::Notifications),
+            "notifications",
+            &["O"],
+            "notifications per recipient: sent, acknowledged",
+            "",
+            DETAIL,
+        ),
+        b(
             Action::Open(Editor::MediCal),
             "medi_cal",
             &["M"],
@@ -379,6 +425,14 @@ pub fn table() -> Vec<Binding> {
             "mark_milestone",
             &["X"],
             "mark a milestone done / not needed",
+            "",
+            DETAIL,
+        ),
+        b(
+            Action::Open(Editor::CompleteTask),
+            "complete_task",
+            &["J"],
+            "mark one of this person's follow-up tasks done",
             "",
             DETAIL,
         ),
@@ -554,7 +608,7 @@ pub fn table() -> Vec<Binding> {
             Action::ItemRemove,
             "item_remove",
             &["d"],
-            "checklist: remove a medication (asks why)",
+            "checklist: remove a medication or DME item (asks why)",
             "remove",
             CHECKLIST,
         ),
@@ -581,6 +635,86 @@ pub fn table() -> Vec<Binding> {
             "audit log: filter by user, kind, dates",
             "filter",
             &[Screen::Audit],
+        ),
+        b(
+            Action::OpenMeeting,
+            "meeting",
+            &["M"],
+            "run the daily meeting: the agenda one person at a time",
+            "meet",
+            BOARD,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Next),
+            "meeting_next",
+            &["n", "Right"],
+            "meeting: next person on the agenda",
+            "next",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Prev),
+            "meeting_previous",
+            &["N", "Left"],
+            "meeting: previous person",
+            "prev",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::End),
+            "meeting_end",
+            &["E"],
+            "meeting: end it and store the minutes",
+            "end",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Leave),
+            "meeting_leave",
+            &["Esc"],
+            "meeting: leave (asks first; nothing is stored unless you end it)",
+            "leave",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Decision),
+            "meeting_decision",
+            &["d"],
+            "meeting: record a decision for this person",
+            "decision",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Task),
+            "meeting_task",
+            &["t"],
+            "meeting: add a follow-up task (what, who, by when)",
+            "task",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Reviewed),
+            "meeting_reviewed",
+            &["r", "Space"],
+            "meeting: mark this person reviewed (again: not reviewed)",
+            "reviewed",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Detail),
+            "meeting_detail",
+            &["Enter"],
+            "meeting: everything about this person (Esc comes back)",
+            "detail",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Attendees),
+            "meeting_attendees",
+            &["a"],
+            "meeting: add or remove attendees",
+            "attendees",
+            MEETING,
         ),
         b(
             Action::Quit,

@@ -14,6 +14,7 @@ pub mod dialog;
 pub mod effect;
 pub mod input;
 pub mod keymap;
+pub mod meeting_screen;
 pub mod stats_screen;
 pub mod sync_watch;
 pub mod terminal;
@@ -39,6 +40,7 @@ pub use keymap::Keymap;
 
 use crate::clock::Clock;
 use crate::domain::{Contact, NameFormat, PermissionMatrix, PersonRecord, Role, Rules};
+use crate::meeting::{MeetingRecord, OpenTask};
 use crate::store::{Actor, AuditEntry, Command, Saved, StoreError, StuckEvent};
 use crate::sync::SyncStatus;
 use crate::theme::Theme;
@@ -106,6 +108,23 @@ pub trait BoardSource {
     ) -> Result<(), StoreError> {
         let _ = (actor, event_id, reason);
         Err(StoreError::Invalid("this board is read-only".into()))
+    }
+    /// Stores an ended meeting in one transaction; returns its id.
+    fn record_meeting(
+        &mut self,
+        actor: &Actor,
+        record: &MeetingRecord,
+    ) -> Result<String, StoreError> {
+        let _ = (actor, record);
+        Err(StoreError::Invalid("this board is read-only".into()))
+    }
+    /// Follow-up tasks not yet done, soonest due first.
+    fn open_tasks(&mut self) -> Result<Vec<OpenTask>> {
+        Ok(Vec::new())
+    }
+    /// Who a task may be given to: active users' logins and the directory's names.
+    fn task_owners(&mut self) -> Result<Vec<String>> {
+        Ok(self.contacts()?.into_iter().map(|c| c.name).collect())
     }
 }
 
@@ -229,6 +248,8 @@ impl Board {
             width: size.width,
             height: size.height,
         });
+        // What the first load asked for (the open tasks) before the first frame.
+        run_effects(app, source, clock.as_ref(), seen);
 
         let mut next_check = Instant::now() + TICK;
         let mut last_input = Instant::now();
@@ -281,6 +302,11 @@ impl Board {
                     app.update(action);
                 }
                 if idle_locked(idle_lock, kiosk, last_input.elapsed()) {
+                    // A running meeting is stored, not lost, when the session locks.
+                    if app.meeting().is_some() {
+                        app.end_meeting_for_lock();
+                        run_effects(app, source, clock.as_ref(), seen);
+                    }
                     outcome = Outcome::IdleLocked;
                     break;
                 }
@@ -299,7 +325,7 @@ pub fn run_effects(
     clock: &dyn Clock,
     seen: &mut Seen,
 ) {
-    // Outcomes do not queue more effects today; the bound keeps a future mistake from spinning.
+    // A reload queues one more round (the open tasks); the bound keeps a mistake from spinning.
     for _ in 0..8 {
         let effects = app.take_effects();
         if effects.is_empty() {
@@ -357,6 +383,25 @@ pub fn run_effects(
                         query,
                         result: result.map(Box::new).map_err(|e| format!("{e:#}")),
                     }
+                }
+                Effect::RecordMeeting(record) => {
+                    let ended = record.ended_at;
+                    match source.record_meeting(&actor, &record) {
+                        Ok(_) => {
+                            reload = true;
+                            Action::MeetingRecorded(Ok(ended))
+                        }
+                        Err(error) => {
+                            tracing::info!(kind = ?std::mem::discriminant(&error), "meeting refused");
+                            Action::MeetingRecorded(Err(SaveFailure::from_store(&error)))
+                        }
+                    }
+                }
+                Effect::LoadTasks => {
+                    Action::TasksLoaded(source.open_tasks().map_err(|e| format!("{e:#}")))
+                }
+                Effect::LoadOwners => {
+                    Action::OwnersLoaded(source.task_owners().map_err(|e| format!("{e:#}")))
                 }
                 Effect::RecordPart2View { person_id } => {
                     match source.record_part2_view(&actor, &person_id) {

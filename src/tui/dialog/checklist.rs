@@ -328,21 +328,40 @@ pub fn remove_form(what: &str) -> Form {
     )
 }
 
-pub fn remove_submit(form: &mut Form, person_id: &str, id: i64, version: i64) -> Option<Command> {
+/// A medication or DME item taken out (entered by mistake); the reason goes to the audit row.
+pub fn remove_submit(
+    form: &mut Form,
+    person_id: &str,
+    item: Item,
+    version: i64,
+) -> Option<Command> {
     let reason = form.text(0).trim().to_string();
     if reason.is_empty() {
         form.set_error(0, "say why it is removed");
         return None;
     }
-    Some(
-        crate::store::RemoveMedication {
-            person_id: person_id.to_string(),
-            medication_id: id,
-            version,
-            reason,
-        }
-        .into(),
-    )
+    let person_id = person_id.to_string();
+    match item {
+        Item::Medication(id) => Some(
+            crate::store::RemoveMedication {
+                person_id,
+                medication_id: id,
+                version,
+                reason,
+            }
+            .into(),
+        ),
+        Item::Dme(id) => Some(
+            crate::store::RemoveDme {
+                person_id,
+                dme_id: id,
+                version,
+                reason,
+            }
+            .into(),
+        ),
+        Item::Naloxone => None,
+    }
 }
 
 #[cfg(test)]

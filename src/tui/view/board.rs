@@ -219,6 +219,9 @@ pub struct Flags {
     pub youth: bool,
     pub protected: bool,
     pub barrier: bool,
+    /// An open follow-up task; `task_overdue` when one is past its day.
+    pub task: bool,
+    pub task_overdue: bool,
     /// Events not yet delivered to the hub.
     pub unsent: bool,
 }
@@ -240,6 +243,8 @@ impl Flags {
             youth: r.person.youth,
             protected: r.has_part2(),
             barrier: r.barriers.iter().any(|b| b.is_open()),
+            task: app.task_mark(&r.person.id).is_some(),
+            task_overdue: app.task_mark(&r.person.id) == Some(true),
             unsent: app.is_undelivered(&r.person.id),
         }
     }
@@ -255,6 +260,7 @@ impl Flags {
             (self.youth, 'Y'),
             (self.protected, 'P'),
             (self.barrier, 'B'),
+            (self.task, if self.task_overdue { '!' } else { 'T' }),
             (self.unsent, unsent),
         ]
         .iter()
@@ -264,7 +270,7 @@ impl Flags {
 }
 
 /// What each flag means, for the legend and the help overlay.
-pub fn flag_legend(ascii: bool) -> [(&'static str, &'static str); 7] {
+pub fn flag_legend(ascii: bool) -> [(&'static str, &'static str); 8] {
     [
         ("*", "changed by someone else in the last 10 minutes"),
         (
@@ -279,6 +285,10 @@ pub fn flag_legend(ascii: bool) -> [(&'static str, &'static str); 7] {
         ("Y", "youth"),
         ("P", "protected information (42 CFR Part 2 medication)"),
         ("B", "open barrier"),
+        (
+            "T",
+            "open follow-up task from a meeting; `!` instead when one is overdue",
+        ),
         (
             if ascii { "^" } else { "↑" },
             "changes not yet delivered to the county hub (queued, or refused: see the sync panel)",
@@ -364,7 +374,7 @@ fn legend(app: &App, cells: usize) -> Line<'static> {
     let delta = if ascii { "D" } else { "Δ" };
     spans.push(Span::styled(
         format!(
-            "  │ *changed {delta}date L late Y youth P protected B barrier {} unsent",
+            "  │ *changed {delta}date L late Y youth P protected B barrier T task {} unsent",
             if ascii { "^" } else { "↑" }
         ),
         theme.style(Slot::Muted),
@@ -438,7 +448,7 @@ mod tests {
             barrier: true,
             ..Flags::default()
         };
-        assert_eq!(f.text(false), "  L  B ");
+        assert_eq!(f.text(false), "  L  B  ");
         let all = Flags {
             changed: true,
             date_changed: true,
@@ -446,9 +456,17 @@ mod tests {
             youth: true,
             protected: true,
             barrier: true,
+            task: true,
+            task_overdue: false,
             unsent: true,
         };
-        assert_eq!(all.text(false), "*ΔLYPB↑");
-        assert_eq!(all.text(true), "*DLYPB^");
+        assert_eq!(all.text(false), "*ΔLYPBT↑");
+        assert_eq!(all.text(true), "*DLYPBT^");
+        let late = Flags {
+            task: true,
+            task_overdue: true,
+            ..Flags::default()
+        };
+        assert_eq!(late.text(true), "      ! ");
     }
 }

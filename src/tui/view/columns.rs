@@ -54,8 +54,9 @@ const RELEASE_WIDTH: usize = 7;
 /// `today`, `-999d`.
 const DAYS_WIDTH: usize = 5;
 
-/// `*ΔLYPB↑`: changed, date changed, late entry, youth, protected, barrier, not delivered.
-pub const FLAGS_WIDTH: usize = 7;
+/// `*ΔLYPBT↑`: changed, date changed, late entry, youth, protected, barrier, open task, not
+/// delivered.
+pub const FLAGS_WIDTH: usize = 8;
 
 /// The readiness strip: a glyph and a letter per milestone.
 pub fn strip_width() -> usize {
@@ -159,8 +160,8 @@ mod tests {
             [K::Name, K::Booking, K::Release, K::Days, K::Strip, K::Flags]
         );
         assert_eq!(
-            at80[0].width, 16,
-            "the name takes what the care manager left (the flags take 7)"
+            at80[0].width, 15,
+            "the name takes what the care manager left (the flags take 8)"
         );
         assert!(total(&at80) <= 80);
         let at90 = layout(90, m);

@@ -11,7 +11,8 @@ use super::board::{Flags, days, name};
 use super::chrome::{clip, put, title};
 use super::text::truncate;
 use crate::domain::{
-    BoardRow, Contact, Medication, MilestoneState, NameFormat, ReferralTarget, SupplyStatus,
+    BoardRow, Contact, Medication, MilestoneState, NameFormat, Recipient, ReferralTarget,
+    SupplyStatus,
 };
 use crate::theme::Slot;
 use crate::tui::App;
@@ -182,7 +183,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     item(
         &mut out,
         format!(
-            "{} · signed {} · expires {}{}{}",
+            "{} · signed {} · expires {}{}{} · {}",
             c.scope.map_or("scope not recorded", |s| s.label()),
             opt_date(c.signed_on),
             opt_date(c.expires_on),
@@ -197,6 +198,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
                 (false, true) => " · Part 2 consent: yes",
                 (false, false) => " · Part 2 consent: no",
             },
+            consent_state(c, app.today(), r.person.youth),
         ),
     );
 
@@ -354,14 +356,18 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     }
 
     heading(&mut out, "Notifications");
-    if r.notifications.is_empty() {
-        item(&mut out, "none sent".into());
-    }
     for n in &r.notifications {
         item(
             &mut out,
             format!("{}: {}", n.recipient.label(), n.status.label()),
         );
+    }
+    let untold: Vec<&str> = Recipient::all()
+        .filter(|who| !r.notifications.iter().any(|n| n.recipient == *who))
+        .map(Recipient::label)
+        .collect();
+    if !untold.is_empty() {
+        item(&mut out, format!("not recorded yet: {}", untold.join(", ")));
     }
 
     heading(&mut out, "Barriers");
@@ -385,6 +391,9 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             ),
         );
     }
+
+    heading(&mut out, "Follow-up tasks");
+    out.extend(super::tasks::lines(app, r));
 
     heading(&mut out, "Notes");
     if r.notes.is_empty() {
@@ -461,6 +470,17 @@ fn actions(app: &App, out: &mut Vec<Line<'static>>) {
             Ok(()) => Line::raw(line),
             Err(why) => Line::styled(format!("{line} — {why}"), theme.style(Slot::Muted)),
         });
+    }
+}
+
+/// Whether the consent holds today, in words; a youth's needs a guardian's signature.
+fn consent_state(c: &crate::domain::Consent, today: NaiveDate, youth: bool) -> &'static str {
+    match c.signed_on {
+        None => "not signed",
+        Some(_) if c.valid_on(today, youth) => "valid",
+        Some(_) if youth && !c.signed_by_guardian => "needs a guardian's signature",
+        Some(_) if c.expires_on.is_some_and(|e| e < today) => "expired",
+        Some(_) => "not yet valid",
     }
 }
 

@@ -11,8 +11,10 @@ pub mod detail;
 pub mod dialog_box;
 pub mod form;
 pub mod help;
+pub mod meeting;
 pub mod stats;
 pub mod sync;
+pub mod tasks;
 pub mod text;
 
 use ratatui::Frame;
@@ -35,6 +37,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     match app.base_screen() {
         Screen::Detail => detail::draw(frame, app),
         Screen::Stats => stats::draw(frame, app),
+        Screen::Meeting => meeting::draw(frame, app),
         _ => board::draw(frame, app),
     }
     for dialog in app.dialogs() {

@@ -1082,6 +1082,12 @@ fn serve_sends_the_queue_when_configured() {
         Duration::from_secs(20),
         || setup.hub_count() == want,
     );
+    // The hub stores a batch before the sender hears back and marks it sent.
+    wait_for(
+        "the server's sender to mark its batch sent",
+        Duration::from_secs(20),
+        || setup.outbox().iter().all(|e| e.3 == "sent"),
+    );
     serve.kill().unwrap();
     serve.wait().unwrap();
     setup.assert_hub_matches_outbox();

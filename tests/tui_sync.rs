@@ -138,6 +138,62 @@ fn header_marks_and_panel_retry_and_discard_are_audited() {
 }
 
 #[test]
+fn a_paused_sender_is_resumed_from_the_panel_and_audited() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("board.db");
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::on(today()));
+    let mut store = Store::create(&path, clock.clone()).unwrap();
+    let data = reentry_board::demo::fixture_data(today()).unwrap();
+    let coord = Actor::new("coord.patel", Role::Coordinator);
+    store.seed(&coord, &data).unwrap();
+    store.pause_sync(clock.now(), "401 unauthorized").unwrap();
+
+    let mut source = StoreSource(Store::open(&path, clock.clone()).unwrap());
+    let mut options = TuiOptions::new("Test", "coord.patel (coordinator)", Role::Coordinator);
+    options.actor = coord.clone();
+    let mut seen = Seen::new(&mut source, clock.as_ref()).unwrap();
+    let mut app = App::new(options, source.load().unwrap(), today(), clock.now());
+    app.update(Action::Resized {
+        width: 80,
+        height: 24,
+    });
+    let action = seen.sync.check(&mut source, clock.now()).unwrap();
+    app.update(action);
+    let mut act = |app: &mut App, action: Action| {
+        app.update(action);
+        run_effects(app, &mut source, clock.as_ref(), &mut seen);
+    };
+    act(&mut app, Action::Open(Editor::SyncPanel));
+    let screen = screen_text(&app, 80, 24);
+    assert!(
+        screen.contains("Sending is paused: fix the token or certificate, then u resumes."),
+        "{screen}"
+    );
+    let audits = count(
+        &path,
+        "SELECT COUNT(*) FROM audit WHERE kind = 'sync_resumed'",
+    );
+    act(&mut app, Action::SyncResume);
+    assert_eq!(
+        count(
+            &path,
+            "SELECT COUNT(*) FROM audit WHERE kind = 'sync_resumed'"
+        ),
+        audits + 1
+    );
+    assert_eq!(
+        count(
+            &path,
+            "SELECT COUNT(*) FROM sync_state WHERE paused_reason IS NULL"
+        ),
+        1
+    );
+    let screen = screen_text(&app, 80, 24);
+    assert!(screen.contains("resumed"), "{screen}");
+    assert!(!screen.contains("Sending is paused"), "{screen}");
+}
+
+#[test]
 fn other_roles_see_the_panel_greyed_with_the_reason() {
     let options = TuiOptions::new("Test", "nurse.kim (nurse)", Role::Nurse);
     let mut app = App::new(options, Vec::new(), today(), chrono::Utc::now());

@@ -172,6 +172,10 @@ impl BoardSource for StoreSource {
         self.0.retry_event(actor, event_id)
     }
 
+    fn resume_sync(&mut self, actor: &Actor) -> Result<bool, StoreError> {
+        self.0.resume_sync(actor)
+    }
+
     fn stats(
         &mut self,
         query: &crate::report::stats::StatsQuery,
@@ -259,6 +263,9 @@ impl BoardSource for SendingSource<'_> {
     }
     fn retry_event(&mut self, actor: &Actor, event_id: &str) -> Result<i64, StoreError> {
         self.inner.retry_event(actor, event_id)
+    }
+    fn resume_sync(&mut self, actor: &Actor) -> Result<bool, StoreError> {
+        self.inner.resume_sync(actor)
     }
     fn stats(
         &mut self,

@@ -158,6 +158,10 @@ impl BoardSource for SessionSource {
         self.commit(|store, actor| store.retry_event(actor, event_id))
     }
 
+    fn resume_sync(&mut self, _actor: &Actor) -> Result<bool, StoreError> {
+        self.commit(|store, actor| store.resume_sync(actor))
+    }
+
     fn discard_event(
         &mut self,
         _actor: &Actor,

@@ -93,6 +93,7 @@ pub enum Action {
     StuckLoaded(Result<Vec<StuckEvent>, String>),
     /// Sync panel: queue the selected event again.
     SyncRetry,
+    SyncResume,
     /// Sync panel: discard the selected event (asks why).
     SyncDiscard,
     /// The store answered a retry or discard.

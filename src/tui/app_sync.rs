@@ -97,6 +97,11 @@ impl App {
                 }
                 None => self.notice = Some("no dead or blocked event to retry".into()),
             },
+            Action::SyncResume if !panel.busy => {
+                panel.busy = true;
+                panel.banner = None;
+                self.effects.push(Effect::ResumeSync);
+            }
             Action::SyncDiscard if !panel.busy => {
                 let Some(e) = panel.current().cloned() else {
                     self.notice = Some("no dead or blocked event to discard".into());

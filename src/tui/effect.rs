@@ -22,6 +22,8 @@ pub enum Effect {
     LoadStuck,
     /// Queue a dead or blocked event again (audited by the store).
     RetryEvent(String),
+    /// Lift the sender's pause (after the token or certificate was fixed).
+    ResumeSync,
     /// Give up on a dead or blocked event (audited, with the reason).
     DiscardEvent { event_id: String, reason: String },
     /// The program measures for the Stats screen (aggregates only).

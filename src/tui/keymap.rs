@@ -469,6 +469,14 @@ pub fn table() -> Vec<Binding> {
             &[Screen::Sync],
         ),
         b(
+            Action::SyncResume,
+            "sync_resume",
+            &["u"],
+            "sync panel: resume a paused sender (after fixing the token or certificate)",
+            "resume",
+            &[Screen::Sync],
+        ),
+        b(
             Action::SyncDiscard,
             "sync_discard",
             &["d"],

@@ -90,6 +90,11 @@ pub trait BoardSource {
         let _ = (actor, event_id);
         Err(StoreError::Invalid("this board is read-only".into()))
     }
+    /// Lifts a pause of the sender (audited); whether it was paused.
+    fn resume_sync(&mut self, actor: &Actor) -> Result<bool, StoreError> {
+        let _ = actor;
+        Err(StoreError::Invalid("this board is read-only".into()))
+    }
     /// The program measures of a period and its weekly trend (aggregates only: presentation-safe).
     fn stats(
         &mut self,
@@ -364,6 +369,21 @@ pub fn run_effects(
                         source
                             .retry_event(&actor, &event_id)
                             .map(|n| format!("{n} event(s) queued again"))
+                            .map_err(|e| SaveFailure::from_store(&e)),
+                    )
+                }
+                Effect::ResumeSync => {
+                    reload = true;
+                    Action::SyncDone(
+                        source
+                            .resume_sync(&actor)
+                            .map(|was| {
+                                if was {
+                                    "resumed, the sender tries again now".to_string()
+                                } else {
+                                    "the sender was not paused".to_string()
+                                }
+                            })
                             .map_err(|e| SaveFailure::from_store(&e)),
                     )
                 }

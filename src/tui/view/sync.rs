@@ -31,6 +31,23 @@ pub fn draw(frame: &mut Frame, app: &App, panel: &SyncPanel) {
     if let Some(header) = app.sync_header() {
         out.push(Line::styled(header, theme.style(Slot::Title)));
     }
+    if app
+        .sync_view()
+        .is_some_and(|v| v.status.phase == SyncPhase::Paused)
+    {
+        let key = app
+            .options()
+            .keymap
+            .keys_for(&crate::tui::Action::SyncResume)
+            .first()
+            .map_or_else(String::new, |k| {
+                format!(", then {} resumes", k.label(app.options().ascii))
+            });
+        out.push(Line::styled(
+            format!("Sending is paused: fix the token or certificate{key}."),
+            theme.style(Slot::Error),
+        ));
+    }
     match (&panel.entries, &panel.error) {
         (_, Some(e)) => out.push(Line::styled(
             format!("Could not load the queue: {e}"),

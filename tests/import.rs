@@ -324,6 +324,88 @@ fn release_date_changes_are_recorded_from_the_jail_system() {
     assert_eq!(last["person_seq"], 2);
 }
 
+/// A date set by hand (a court order) stands while the feed repeats what it said before; a feed
+/// that changes its own mind moves the date again.
+#[test]
+fn a_hand_set_release_date_survives_a_feed_that_has_not_changed() {
+    use reentry_board::domain::{Certainty, ChangeReason, ReleaseSource, ReleaseType, Role};
+    use reentry_board::store::{Actor, ChangeReleaseDate, Command as StoreCommand};
+    let b = Board::new();
+    let dir = b.home.path().to_path_buf();
+    let feed = roster(&dir, "v1.csv", &["B-1,Doe,A-East,2026-05-01,projected"]);
+    assert!(b.import(&feed, &[]).0);
+    let record = |b: &Board| {
+        b.store()
+            .load_records()
+            .unwrap()
+            .into_iter()
+            .find(|r| r.person.booking_id == "B-1")
+            .unwrap()
+    };
+    let rec = record(&b);
+    let mut store = b.store();
+    store
+        .apply(
+            &Actor::new("records.diaz", Role::Records),
+            StoreCommand::ChangeReleaseDate(ChangeReleaseDate {
+                person_id: rec.person.id.clone(),
+                version: rec.version,
+                date: Some("2026-03-20".parse().unwrap()),
+                certainty: Certainty::Confirmed,
+                kind: Some(ReleaseType::CourtOrdered),
+                source: Some(ReleaseSource::CourtOrder),
+                reason: ChangeReason::CourtOrder,
+                reason_text: String::new(),
+            }),
+        )
+        .unwrap();
+    drop(store);
+
+    let before = b.counts();
+    let (ok, out, _) = b.import(&feed, &[]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("kept             1  release dates set by hand that the feed has not changed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("release date 2026-03-20 kept (set by hand: court order); the feed still says 2026-05-01"),
+        "{out}"
+    );
+    assert_eq!(
+        b.counts(),
+        before,
+        "nothing written for a feed that said the same"
+    );
+    let rec = record(&b);
+    assert_eq!(
+        rec.release.date.map(|d| d.to_string()).as_deref(),
+        Some("2026-03-20")
+    );
+    assert_eq!(rec.release.source, Some(ReleaseSource::CourtOrder));
+
+    // The jail system now has a new date of its own: that is news, and it moves the date.
+    let newer = roster(&dir, "v2.csv", &["B-1,Doe,A-East,2026-03-25,confirmed"]);
+    let (ok, out, _) = b.import(&newer, &[]);
+    assert!(ok, "{out}");
+    assert!(out.contains("changed          1  (release date 1"), "{out}");
+    let rec = record(&b);
+    assert_eq!(
+        rec.release.date.map(|d| d.to_string()).as_deref(),
+        Some("2026-03-25")
+    );
+    assert_eq!(
+        rec.release.source,
+        Some(ReleaseSource::JailManagementSystem)
+    );
+    // And the same feed again changes nothing.
+    let before = b.counts();
+    let (ok, out, _) = b.import(&newer, &[]);
+    assert!(ok, "{out}");
+    assert!(!out.contains("kept "), "{out}");
+    assert_eq!(b.counts(), before);
+}
+
 #[test]
 fn people_missing_from_the_feed_are_listed_then_confirmed() {
     let b = Board::new();

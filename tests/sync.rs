@@ -1030,6 +1030,7 @@ fn a_database_of_schema_1_migrates_with_its_outbox_intact() {
              DROP TABLE meeting_reviews;
              DROP TABLE meeting_attendees;
              DROP TABLE meetings;
+             ALTER TABLE persons DROP COLUMN feed_release;
              PRAGMA user_version = 1;
              COMMIT;"
         ))
@@ -1049,6 +1050,26 @@ fn a_database_of_schema_1_migrates_with_its_outbox_intact() {
     assert!(e.to_string().contains("immutable"), "{e}");
     c.execute("UPDATE outbox SET state = 'discarded' WHERE seq = 1", [])
         .unwrap();
+    // Migration 5 remembers what the feed said for dates that came from the feed.
+    let from_feed: (i64, i64) = c
+        .query_row(
+            "SELECT count(*), count(feed_release) FROM persons
+              WHERE release_source = 'jail_management_system'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(from_feed.0 > 0, "the seed has dates from the feed");
+    assert_eq!(from_feed.0, from_feed.1);
+    let by_hand: i64 = c
+        .query_row(
+            "SELECT count(feed_release) FROM persons
+              WHERE release_source IS NOT 'jail_management_system'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(by_hand, 0);
 }
 
 // The SSH server is the one long-running process on a database: with [sync] configured it sends.

@@ -109,6 +109,12 @@ fn print_roster(report: &RosterImport, options: Options) -> anyhow::Result<ExitC
         "changed    {:>7}  (release date {}, details {}, back on the roster {}, released or transferred {})",
         out.changed, out.release_changed, out.details_changed, out.returned, out.released
     );
+    if out.release_kept > 0 {
+        println!(
+            "kept       {:>7}  release dates set by hand that the feed has not changed (court order, credits)",
+            out.release_kept
+        );
+    }
     println!("unchanged  {:>7}", out.unchanged);
     println!(
         "missing    {:>7}  left the roster — released or transferred? ({} newly)",

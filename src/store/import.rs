@@ -77,6 +77,8 @@ pub struct RosterOutcome {
     /// People with at least one change; the kinds below may overlap.
     pub changed: u64,
     pub release_changed: u64,
+    /// Dates set by hand (court order, credits) kept because the feed still says what it said.
+    pub release_kept: u64,
     pub details_changed: u64,
     pub returned: u64,
     pub released: u64,
@@ -318,6 +320,9 @@ struct Pair {
     feed: [Option<String>; 11],
     person_id: Option<String>,
     db: [Option<String>; 11],
+    /// `persons.release_source` and `persons.feed_release` (what the feed said last time).
+    db_source: Option<String>,
+    db_feed_release: Option<String>,
 }
 
 /// Staged columns in the order of [`Pair::feed`]; `persons` has the same names.
@@ -369,7 +374,8 @@ fn process(
     // Staged in file order (a repeated booking id is never inserted twice), so rowid order is
     // line order: no sort of every joined row before the first one comes back.
     let sql = format!(
-        "SELECT s.line, s.booking_id, p.id, {}, {} FROM temp.import_roster s
+        "SELECT s.line, s.booking_id, p.id, {}, {}, p.release_source, p.feed_release
+         FROM temp.import_roster s
          LEFT JOIN main.persons p ON p.booking_id = s.booking_id
          WHERE s.ok = 1 ORDER BY s.rowid",
         feed_cols.join(", "),
@@ -391,6 +397,8 @@ fn process(
             person_id: r.get(2).ctx("comparing the feed")?,
             feed,
             db,
+            db_source: get(3 + 2 * COMPARED.len()).ctx("comparing the feed")?,
+            db_feed_release: get(4 + 2 * COMPARED.len()).ctx("comparing the feed")?,
         };
         one_row(w, &pair, fields, facilities, source_name, &mut out)?;
     }
@@ -480,6 +488,35 @@ fn one_row(
         if fields.release_type {
             release_differs |= feed(TYPE) != db(TYPE);
         }
+    }
+    let feed_says = feed_release(feed(DATE), feed(CERTAINTY));
+    if fields.release && pair.db_feed_release.as_deref() != Some(feed_says.as_str()) {
+        if let Some(w) = w {
+            remember_feed_release(w, person_id, &feed_says)?;
+        }
+    } else if release_differs
+        && pair
+            .db_source
+            .as_deref()
+            .is_some_and(|s| s != ReleaseSource::JailManagementSystem.code())
+    {
+        // Someone set this date by hand since the feed last spoke, and the feed has not changed
+        // its mind: the hand-set date is newer knowledge (a court order, credits) and stands.
+        release_differs = false;
+        out.release_kept += 1;
+        note(
+            out,
+            pair,
+            format!(
+                "release date {} kept (set by hand: {}); the feed still says {}",
+                db(DATE).unwrap_or("unknown"),
+                pair.db_source
+                    .as_deref()
+                    .and_then(|s| s.parse::<ReleaseSource>().ok())
+                    .map_or("unknown source", ReleaseSource::label),
+                feed(DATE).unwrap_or("unknown"),
+            ),
+        );
     }
     if release_differs {
         changed = true;
@@ -667,6 +704,20 @@ fn book(
     out.audit_rows += 1;
     out.events += 1;
     Ok(head)
+}
+
+/// The feed's statement about a release, as `persons.feed_release` keeps it.
+fn feed_release(date: Option<&str>, certainty: Option<&str>) -> String {
+    format!("{}|{}", date.unwrap_or(""), certainty.unwrap_or(""))
+}
+
+/// Bookkeeping of what the feed said, not a change anyone sees: no audit row, no version bump
+/// (which would turn someone's open dialog into a false conflict).
+fn remember_feed_release(w: &Writer<'_>, person_id: &str, says: &str) -> Result<()> {
+    w.tx.prepare_cached("UPDATE persons SET feed_release = ?1 WHERE id = ?2")
+        .and_then(|mut s| s.execute(rusqlite::params![says, person_id]))
+        .ctx("remembering what the feed said")?;
+    Ok(())
 }
 
 /// A release-date change from the feed: history row with source "jail management system",

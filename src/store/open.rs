@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0003_sync.sql"),
     include_str!("migrations/0004_meeting.sql"),
+    include_str!("migrations/0005_feed_release.sql"),
 ];
 
 /// The schema version this binary writes.

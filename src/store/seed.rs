@@ -12,7 +12,7 @@ use super::outbox::{AuditRow, Event, Head, Writer};
 use super::{Actor, Result, Store};
 use crate::domain::events::EventType;
 use crate::domain::role::Context;
-use crate::domain::{Contact, Facility, PersonRecord, ReleaseDate, SeedData};
+use crate::domain::{Contact, Facility, PersonRecord, ReleaseDate, ReleaseSource, SeedData};
 
 /// Ids for a record's child rows: kept when given (> 0), numbered after the largest otherwise.
 fn ids(given: impl Iterator<Item = i64> + Clone) -> impl Iterator<Item = i64> {
@@ -193,6 +193,15 @@ pub(super) fn insert_record(w: &Writer<'_>, rec: &PersonRecord) -> Result<Head> 
     let login = &w.actor.login;
     let team = &rec.care_team;
     let cid = |c: &Option<Contact>| c.as_ref().map(|c| c.id.clone());
+    // A date that came from the jail's feed is what the feed said (see migration 0005).
+    let feed_release =
+        (rec.release.source == Some(ReleaseSource::JailManagementSystem)).then(|| {
+            format!(
+                "{}|{}",
+                opt_date(rec.release.date).unwrap_or_default(),
+                rec.release.certainty.code()
+            )
+        });
     w.tx.prepare_cached(
         "INSERT INTO persons (id, booking_id, last_name, first_name, dob, facility_id, unit, youth,
             booked_on, custody, released_on, release_date, release_certainty, release_type,
@@ -200,10 +209,10 @@ pub(super) fn insert_record(w: &Writer<'_>, rec: &PersonRecord) -> Result<Head> 
             screening_needs, consent_scope, consent_signed_on, consent_expires_on,
             consent_by_guardian, consent_part2, pre_release_cm_id, post_release_ecm_id,
             probation_officer_id, behavioral_health_id, care_plan, warm_handoff, warm_handoff_on,
-            naloxone, transport, transport_note, version, updated_at, updated_by)
+            naloxone, transport, transport_note, version, updated_at, updated_by, feed_release)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
             ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35,
-            ?36, ?37, ?38)",
+            ?36, ?37, ?38, ?39)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -245,6 +254,7 @@ pub(super) fn insert_record(w: &Writer<'_>, rec: &PersonRecord) -> Result<Head> 
             rec.version.max(1),
             now,
             login,
+            feed_release,
         ])
     })
     .ctx("seeding a person")?;

@@ -2,6 +2,7 @@
 //! query per person.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use rusqlite::{Connection, Row, params_from_iter};
 
@@ -70,15 +71,17 @@ const PERSON_COLUMNS: &str = "id, booking_id, last_name, first_name, dob, facili
     care_plan, warm_handoff, warm_handoff_on, naloxone, transport, transport_note, version";
 
 fn contact(
-    map: &HashMap<String, Contact>,
-    id: Option<String>,
-) -> rusqlite::Result<Option<Contact>> {
-    id.map(|id| {
-        map.get(&id)
-            .cloned()
-            .ok_or_else(|| rusqlite::Error::InvalidColumnName(format!("unknown contact {id}")))
-    })
-    .transpose()
+    map: &HashMap<String, Arc<Contact>>,
+    r: &Row<'_>,
+    idx: usize,
+) -> rusqlite::Result<Option<Arc<Contact>>> {
+    let Some(id) = r.get_ref(idx)?.as_str_or_null()? else {
+        return Ok(None);
+    };
+    map.get(id)
+        .cloned()
+        .map(Some)
+        .ok_or_else(|| rusqlite::Error::InvalidColumnName(format!("unknown contact {id}")))
 }
 
 fn needs(idx: usize, json: &str) -> rusqlite::Result<BTreeSet<HealthNeed>> {
@@ -97,11 +100,11 @@ fn needs(idx: usize, json: &str) -> rusqlite::Result<BTreeSet<HealthNeed>> {
 
 fn person_row(
     r: &Row<'_>,
-    facilities: &HashMap<String, Facility>,
-    contacts: &HashMap<String, Contact>,
+    facilities: &HashMap<String, Arc<Facility>>,
+    contacts: &HashMap<String, Arc<Contact>>,
 ) -> rusqlite::Result<PersonRecord> {
-    let facility_id: String = r.get(5)?;
-    let facility = facilities.get(&facility_id).cloned().ok_or_else(|| {
+    let facility_id = r.get_ref(5)?.as_str()?;
+    let facility = facilities.get(facility_id).cloned().ok_or_else(|| {
         rusqlite::Error::InvalidColumnName(format!("unknown facility {facility_id}"))
     })?;
     let needs_json = r.get_ref(19)?.as_str()?;
@@ -144,10 +147,10 @@ fn person_row(
         part2: r.get(24)?,
     };
     rec.care_team = CareTeam {
-        pre_release_cm: contact(contacts, r.get(25)?)?,
-        post_release_ecm: contact(contacts, r.get(26)?)?,
-        probation_officer: contact(contacts, r.get(27)?)?,
-        behavioral_health: contact(contacts, r.get(28)?)?,
+        pre_release_cm: contact(contacts, r, 25)?,
+        post_release_ecm: contact(contacts, r, 26)?,
+        probation_officer: contact(contacts, r, 27)?,
+        behavioral_health: contact(contacts, r, 28)?,
     };
     rec.care_plan = r.code(29)?;
     rec.warm_handoff = WarmHandoff {
@@ -209,13 +212,14 @@ fn confirmation(r: &Row<'_>, by: usize, at: usize) -> rusqlite::Result<Option<Co
 }
 
 fn load(conn: &Connection, scope: &Scope<'_>) -> Result<Vec<PersonRecord>> {
-    let facilities: HashMap<String, Facility> = read_facilities(conn)?
+    // Read once and shared by every record that names them.
+    let facilities: HashMap<String, Arc<Facility>> = read_facilities(conn)?
         .into_iter()
-        .map(|f| (f.id.clone(), f))
+        .map(|f| (f.id.clone(), Arc::new(f)))
         .collect();
-    let contacts: HashMap<String, Contact> = read_contacts(conn)?
+    let contacts: HashMap<String, Arc<Contact>> = read_contacts(conn)?
         .into_iter()
-        .map(|c| (c.id.clone(), c))
+        .map(|c| (c.id.clone(), Arc::new(c)))
         .collect();
     // One pass over the table in storage order: through an index SQLite would look each row
     // up again and sort the result in a temporary B-tree, several times slower.
@@ -408,13 +412,9 @@ fn load(conn: &Connection, scope: &Scope<'_>) -> Result<Vec<PersonRecord>> {
             Ok(())
         },
     )?;
-    // Sorting here rather than in SQL spares a temporary B-tree of whole rows.
-    records.sort_unstable_by(|a, b| {
-        let key = |r: &PersonRecord| (r.release.date.is_none(), r.release.date);
-        key(a)
-            .cmp(&key(b))
-            .then_with(|| a.person.booking_id.cmp(&b.person.booking_id))
-    });
+    // Sorting here rather than in SQL spares a temporary B-tree of whole rows; in the board's
+    // order, so that building the board finds nothing left to sort.
+    records.sort_unstable_by(crate::domain::board::board_order);
     Ok(records)
 }
 
@@ -458,8 +458,8 @@ pub(super) fn load_one(conn: &Connection, person_id: &str) -> Result<Option<Pers
 }
 
 impl Store {
-    /// Everyone the board shows (in custody, or gone from the roster), soonest release first and
-    /// unknown dates last.
+    /// Everyone the board shows (in custody, or gone from the roster), in the board's order:
+    /// soonest release first, unknown dates last, then by name and booking number.
     pub fn load_records(&self) -> Result<Vec<PersonRecord>> {
         let started = std::time::Instant::now();
         let records = load(&self.conn, &Scope::Board).map_err(|e| e.at(&self.path))?;

@@ -94,7 +94,7 @@ impl App {
     ) -> Self {
         let presentation = options.kiosk || options.role == Role::Viewer;
         let rows = board::build(records, today, &options.rules);
-        let haystacks = rows.iter().map(search_haystack).collect();
+        let haystacks = board::par_map_ref(&rows, search_haystack);
         let widths = row_widths(&rows, options.name_format);
         let mut app = Self {
             options,
@@ -379,7 +379,7 @@ impl App {
         drop(before);
         self.own_saves.clear();
         self.rows = rows;
-        self.haystacks = self.rows.iter().map(search_haystack).collect();
+        self.haystacks = board::par_map_ref(&self.rows, search_haystack);
         self.widths = row_widths(&self.rows, self.options.name_format);
         self.today = today;
         self.status = None;
@@ -668,18 +668,16 @@ struct RowWidths {
 }
 
 fn row_widths(rows: &[BoardRow], personal: NameFormat) -> Vec<RowWidths> {
-    rows.iter()
-        .map(|row| {
-            let m = view::board::measure_row(&row.record, personal);
-            RowWidths {
-                name: m.name,
-                presented_name: view::board::measure_row(&row.record, NameFormat::LastInitial).name,
-                booking: m.booking,
-                facility: m.facility,
-                care_manager: m.care_manager,
-            }
-        })
-        .collect()
+    board::par_map_ref(rows, |row| {
+        let m = view::board::measure_row(&row.record, personal);
+        RowWidths {
+            name: m.name,
+            presented_name: view::board::measure_row(&row.record, NameFormat::LastInitial).name,
+            booking: m.booking,
+            facility: m.facility,
+            care_manager: m.care_manager,
+        }
+    })
 }
 
 /// The widest values over `visible`: integers per row, no text formatting per keystroke.

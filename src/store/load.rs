@@ -63,6 +63,9 @@ impl Scope<'_> {
     }
 }
 
+/// SQLite's page cache while the board loads, in KiB as `PRAGMA cache_size` takes it (negative).
+const LOAD_CACHE_KIB: i64 = -2048;
+
 const PERSON_COLUMNS: &str = "id, booking_id, last_name, first_name, dob, facility_id, unit, youth,
     booked_on, custody, released_on, release_date, release_certainty, release_type, release_source,
     medi_cal_status, mcp_name, former_foster_youth, screening_result, screening_needs,
@@ -462,7 +465,19 @@ impl Store {
     /// soonest release first, unknown dates last, then by name and booking number.
     pub fn load_records(&self) -> Result<Vec<PersonRecord>> {
         let started = std::time::Instant::now();
-        let records = load(&self.conn, &Scope::Board).map_err(|e| e.at(&self.path))?;
+        // A load reads every page of the board's tables once, in order: kept in SQLite's cache
+        // they would add the database's size (up to the cache's 64 MiB) to the board's memory,
+        // and a whole-table pass gains little from it. Writes get the full cache back.
+        self.conn
+            .pragma_update(None, "cache_size", LOAD_CACHE_KIB)
+            .ctx("shrinking the cache for the load")
+            .map_err(|e| e.at(&self.path))?;
+        let records = load(&self.conn, &Scope::Board);
+        self.conn
+            .pragma_update(None, "cache_size", super::open::CACHE_KIB)
+            .ctx("restoring the cache")
+            .map_err(|e| e.at(&self.path))?;
+        let records = records.map_err(|e| e.at(&self.path))?;
         tracing::debug!(
             people = records.len(),
             ms = started.elapsed().as_secs_f64() * 1000.0,

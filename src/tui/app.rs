@@ -346,8 +346,15 @@ impl App {
     }
 
     fn apply_query(&mut self) {
-        self.filter.search = fold(self.query.trim());
-        self.refilter_keeping();
+        let search = fold(self.query.trim());
+        // One more letter can only narrow the list (every word of the old query is part of a word
+        // of the new one), so only the rows shown now need looking at: typing stays O(matches).
+        let narrowing = search.starts_with(&self.filter.search);
+        self.filter.search = search;
+        let kept = self.selected_id().map(str::to_owned);
+        let among = narrowing.then(|| std::mem::take(&mut self.visible));
+        self.refilter_among(kept.as_deref(), among);
+        self.dirty = true;
     }
 
     fn tick(&mut self, now: DateTime<Utc>) {
@@ -402,21 +409,32 @@ impl App {
     /// Recompute the visible rows and the list lines, then put the selection back on `keep` when
     /// still visible. Otherwise the person now in its place is the natural next one.
     fn refilter(&mut self, keep: Option<&str>) {
+        self.refilter_among(keep, None);
+    }
+
+    /// [`Self::refilter`] looking only at `among` (row indices in list order), when the caller
+    /// knows no other row can pass.
+    fn refilter_among(&mut self, keep: Option<&str>, among: Option<Vec<usize>>) {
         let rules = &self.options.rules;
-        let mut visible: Vec<usize> = self
-            .rows
-            .iter()
-            .enumerate()
-            .filter(|(i, row)| {
-                let found = self.filter.search.is_empty()
-                    || self
-                        .haystacks
-                        .get(*i)
-                        .is_some_and(|h| matches_haystack(h, &self.filter.search));
-                found && self.filter.matches_except_search(row, rules)
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let passes = |i: usize| {
+            let found = self.filter.search.is_empty()
+                || self
+                    .haystacks
+                    .get(i)
+                    .is_some_and(|h| matches_haystack(h, &self.filter.search));
+            found
+                && self
+                    .rows
+                    .get(i)
+                    .is_some_and(|row| self.filter.matches_except_search(row, rules))
+        };
+        let mut visible: Vec<usize> = match among {
+            Some(mut among) => {
+                among.retain(|&i| passes(i));
+                among
+            }
+            None => (0..self.rows.len()).filter(|&i| passes(i)).collect(),
+        };
         // Stable: within a band the board order (soonest first) stays.
         visible.sort_by_key(|&i| self.rows.get(i).map(|r| r.readiness.band));
         let mut lines = Vec::with_capacity(visible.len() + 6);
@@ -724,5 +742,38 @@ mod tests {
         assert_eq!(next(&o, Some(&"b")), None);
         assert_eq!(next(&o, Some(&"gone")), None);
         assert_eq!(next::<&str>(&[], None), None);
+    }
+
+    /// Narrowing the search looks only at the rows shown; it must find what a full pass finds.
+    #[test]
+    fn typing_narrows_to_the_rows_a_full_search_finds() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let now = today.and_hms_opt(15, 0, 0).unwrap().and_utc();
+        let records = crate::demo::synthetic_data(2_500, today, 7)
+            .unwrap()
+            .records;
+        let options = TuiOptions::new("T", "t", Role::Coordinator);
+        let mut typed = App::new(options.clone(), records.clone(), today, now);
+        let mut full = App::new(options, records, today, now);
+        typed.update(Action::OpenSearch);
+        let mut seen = Vec::new();
+        let keys = "ga r"
+            .chars()
+            .map(Action::SearchInput)
+            .chain([Action::SearchBackspace, Action::SearchBackspace])
+            .chain("o ".chars().map(Action::SearchInput));
+        for key in keys {
+            typed.update(key);
+            full.filter.search = typed.filter.search.clone();
+            full.refilter(None);
+            assert_eq!(typed.visible, full.visible, "after {:?}", typed.query);
+            assert_eq!(typed.lines, full.lines);
+            seen.push((typed.query.clone(), typed.visible.len()));
+        }
+        // The test means something only if the search both kept and dropped people.
+        assert!(
+            seen.iter().any(|(_, n)| *n > 0 && *n < typed.rows.len()),
+            "{seen:?}"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Reads. The board loads everyone at once with one query per table, grouped in memory: never a
 //! query per person.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -173,11 +174,13 @@ fn person_row(
 struct Grouping<'a> {
     conn: &'a Connection,
     scope: &'a Scope<'a>,
+    /// Indices of the records in id order.
+    by_id: &'a [usize],
 }
 
 /// Runs one query over a child table and hands each row to `add` with its person's record.
-/// `records` are sorted by id and the rows come in person order (the primary key's), so one
-/// merge pass matches them: no map of ids, no copy of an id per person.
+/// `g.by_id` walks the records in id order and the rows come in person order (the primary key's),
+/// so one merge pass matches them: no map of ids, no copy of an id per person.
 fn children(
     g: &Grouping<'_>,
     records: &mut [PersonRecord],
@@ -196,10 +199,15 @@ fn children(
     let mut at = 0;
     while let Some(row) = rows.next().ctx(&what)? {
         let pid = row.get_ref(0).and_then(|v| Ok(v.as_str()?)).ctx(&what)?;
-        while records.get(at).is_some_and(|r| r.person.id.as_str() < pid) {
+        while g
+            .by_id
+            .get(at)
+            .and_then(|&i| records.get(i))
+            .is_some_and(|r| r.person.id.as_str() < pid)
+        {
             at += 1;
         }
-        match records.get_mut(at) {
+        match g.by_id.get(at).and_then(|&i| records.get_mut(i)) {
             Some(rec) if rec.person.id == pid => add(rec, row).ctx(&what)?,
             Some(_) => {}
             None => break,
@@ -234,10 +242,15 @@ fn load(conn: &Connection, scope: &Scope<'_>) -> Result<Vec<PersonRecord>> {
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .ctx("loading persons")?;
-    // In id order, the order of every child table's key, for the merge in `children`. SQLite
-    // compares TEXT with memcmp (BINARY collation), as Rust compares `str`.
-    records.sort_unstable_by(|a, b| a.person.id.cmp(&b.person.id));
-    let g = Grouping { conn, scope };
+    // Id order, the order of every child table's key, for the merge in `children`. SQLite
+    // compares TEXT with memcmp (BINARY collation), as Rust compares `str`. Indices are sorted
+    // rather than the records themselves: a record is some 550 bytes to move on every swap.
+    let by_id = sorted_order(&records, |a, b| a.person.id.cmp(&b.person.id));
+    let g = Grouping {
+        conn,
+        scope,
+        by_id: &by_id,
+    };
     let recs = records.as_mut_slice();
 
     children(
@@ -417,8 +430,27 @@ fn load(conn: &Connection, scope: &Scope<'_>) -> Result<Vec<PersonRecord>> {
     )?;
     // Sorting here rather than in SQL spares a temporary B-tree of whole rows; in the board's
     // order, so that building the board finds nothing left to sort.
-    records.sort_unstable_by(crate::domain::board::board_order);
-    Ok(records)
+    let order = sorted_order(&records, crate::domain::board::board_order);
+    Ok(permuted(records, &order))
+}
+
+/// The indices of `items` in the order `cmp` gives.
+fn sorted_order<T>(items: &[T], cmp: impl Fn(&T, &T) -> Ordering) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_unstable_by(|&a, &b| match (items.get(a), items.get(b)) {
+        (Some(a), Some(b)) => cmp(a, b),
+        _ => Ordering::Equal,
+    });
+    order
+}
+
+/// `items` rearranged into `order` (a permutation of its indices), each moved once.
+fn permuted<T>(items: Vec<T>, order: &[usize]) -> Vec<T> {
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order
+        .iter()
+        .filter_map(|&i| slots.get_mut(i).and_then(Option::take))
+        .collect()
 }
 
 fn read_facilities(conn: &Connection) -> Result<Vec<Facility>> {

@@ -31,7 +31,13 @@ pub fn build(records: Vec<PersonRecord>, today: NaiveDate, rules: &Rules) -> Vec
         .collect();
     // The store loads in this order already, so this is one pass that finds nothing to move.
     if !records.is_sorted_by(|a, b| board_order(a, b) != Ordering::Greater) {
-        records.sort_by(board_order);
+        // Stable, as equal people keep their order; indices, since a record is large to move.
+        let mut order: Vec<usize> = (0..records.len()).collect();
+        order.sort_by(|&a, &b| match (records.get(a), records.get(b)) {
+            (Some(a), Some(b)) => board_order(a, b),
+            _ => Ordering::Equal,
+        });
+        records = permuted(records, &order);
     }
     par_map(records, |record| {
         let readiness = readiness(&record, today, rules);
@@ -49,6 +55,25 @@ pub fn board_order(a: &PersonRecord, b: &PersonRecord) -> Ordering {
         .then_with(|| cmp_lowercase(&a.person.name.last, &b.person.name.last))
         .then_with(|| cmp_lowercase(&a.person.name.first, &b.person.name.first))
         .then_with(|| a.person.booking_id.cmp(&b.person.booking_id))
+}
+
+/// The indices of `items` in the order `cmp` gives.
+pub fn sorted_order<T>(items: &[T], cmp: impl Fn(&T, &T) -> Ordering) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_unstable_by(|&a, &b| match (items.get(a), items.get(b)) {
+        (Some(a), Some(b)) => cmp(a, b),
+        _ => Ordering::Equal,
+    });
+    order
+}
+
+/// `items` rearranged into `order` (a permutation of its indices), each moved once.
+pub fn permuted<T>(items: Vec<T>, order: &[usize]) -> Vec<T> {
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order
+        .iter()
+        .filter_map(|&i| slots.get_mut(i).and_then(Option::take))
+        .collect()
 }
 
 /// `a.to_lowercase().cmp(&b.to_lowercase())`, without allocating for plain ASCII names.
@@ -127,6 +152,14 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn sorted_order_then_permuted_sorts() {
+        let items = vec!["c", "a", "b", "d"];
+        let order = sorted_order(&items, |a, b| a.cmp(b));
+        assert_eq!(order, [1, 2, 0, 3]);
+        assert_eq!(permuted(items, &order), ["a", "b", "c", "d"]);
     }
 
     #[test]

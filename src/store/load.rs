@@ -1,7 +1,6 @@
 //! Reads. The board loads everyone at once with one query per table, grouped in memory: never a
 //! query per person.
 
-use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -11,6 +10,7 @@ use super::codec::RowExt;
 use super::error::{SqlContext, StoreError};
 use super::outbox::OutboxEvent;
 use super::{Result, Store};
+use crate::domain::board;
 use crate::domain::{
     Appointment, Barrier, CareTeam, Confirmation, Consent, Contact, DateFlag, DmeItem, Facility,
     HealthNeed, MediCal, Medication, MilestoneMark, Note, Notification, Person, PersonName,
@@ -245,7 +245,7 @@ fn load(conn: &Connection, scope: &Scope<'_>) -> Result<Vec<PersonRecord>> {
     // Id order, the order of every child table's key, for the merge in `children`. SQLite
     // compares TEXT with memcmp (BINARY collation), as Rust compares `str`. Indices are sorted
     // rather than the records themselves: a record is some 550 bytes to move on every swap.
-    let by_id = sorted_order(&records, |a, b| a.person.id.cmp(&b.person.id));
+    let by_id = board::sorted_order(&records, |a, b| a.person.id.cmp(&b.person.id));
     let g = Grouping {
         conn,
         scope,
@@ -430,27 +430,8 @@ fn load(conn: &Connection, scope: &Scope<'_>) -> Result<Vec<PersonRecord>> {
     )?;
     // Sorting here rather than in SQL spares a temporary B-tree of whole rows; in the board's
     // order, so that building the board finds nothing left to sort.
-    let order = sorted_order(&records, crate::domain::board::board_order);
-    Ok(permuted(records, &order))
-}
-
-/// The indices of `items` in the order `cmp` gives.
-fn sorted_order<T>(items: &[T], cmp: impl Fn(&T, &T) -> Ordering) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_unstable_by(|&a, &b| match (items.get(a), items.get(b)) {
-        (Some(a), Some(b)) => cmp(a, b),
-        _ => Ordering::Equal,
-    });
-    order
-}
-
-/// `items` rearranged into `order` (a permutation of its indices), each moved once.
-fn permuted<T>(items: Vec<T>, order: &[usize]) -> Vec<T> {
-    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
-    order
-        .iter()
-        .filter_map(|&i| slots.get_mut(i).and_then(Option::take))
-        .collect()
+    let order = board::sorted_order(&records, board::board_order);
+    Ok(board::permuted(records, &order))
 }
 
 fn read_facilities(conn: &Connection) -> Result<Vec<Facility>> {

@@ -70,6 +70,24 @@ fn cpu_and_peak(pid: u32) -> (f64, u64) {
     (ticks / 100.0, peak)
 }
 
+const FIRST_BOARD_STARTS: usize = 5;
+
+/// Starts the board and waits for the end of its first frame, polled like a keystroke's (the
+/// helper's `wait_for` polls every 25 ms, a quarter of the target).
+fn start_board(home: &Path, db: &str) -> (pty::Pty, Duration) {
+    let start = Instant::now();
+    let p = pty::Pty::spawn_program(&bin(), home, &["--db", db], 120, 40, &[]);
+    while !contains(&p.raw.lock().unwrap(), END_FRAME) && start.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    (p, start.elapsed())
+}
+
+fn contains(raw: &[u8], needle: &[u8]) -> bool {
+    raw.windows(needle.len()).any(|w| w == needle)
+}
+
 /// Sends `keys` and waits for the end of the frame that answers them.
 fn keystroke(p: &mut pty::Pty, keys: &[u8]) -> (Duration, usize) {
     let before = p.raw.lock().unwrap().len();
@@ -147,17 +165,36 @@ fn bench(people: usize, idle_secs: u64) {
         "\n### {people} people (seeded in {:.1} s)\n",
         seed_time.as_secs_f64()
     );
-    let start = Instant::now();
-    let mut p = pty::Pty::spawn_program(&bin(), home.path(), &["--db", db_s], 120, 40, &[]);
+    // The first board is one sample per start, and other work on a shared machine moves it by
+    // tens of milliseconds: several starts, then the session the keys are measured in.
+    let mut firsts = Stats {
+        samples: vec![],
+        bytes: vec![],
+    };
+    for _ in 1..FIRST_BOARD_STARTS {
+        let (mut p, d) = start_board(home.path(), db_s);
+        firsts.samples.push(d);
+        firsts.bytes.push(p.raw.lock().unwrap().len());
+        p.send(b"q");
+        assert!(
+            p.wait_exit(Duration::from_secs(10)),
+            "the board did not quit"
+        );
+    }
+    let (mut p, first_board) = start_board(home.path(), db_s);
     p.wait_for(&first, Duration::from_secs(60));
-    let first_board = start.elapsed();
     std::thread::sleep(Duration::from_millis(300));
     let pid = p.pid();
     println!("| measure | n | p50 | max | bytes per answer |\n|---|---|---|---|---|");
+    firsts.samples.push(first_board);
+    firsts.bytes.push(p.raw.lock().unwrap().len());
+    let fastest = firsts.samples.iter().min().copied().unwrap_or_default();
     println!(
-        "| first complete board | 1 | {:.1} ms | | {} B |",
-        first_board.as_secs_f64() * 1000.0,
-        p.raw.lock().unwrap().len()
+        "{} (fastest {:.1} ms)",
+        firsts.line(&format!(
+            "first complete board, {FIRST_BOARD_STARTS} starts"
+        )),
+        fastest.as_secs_f64() * 1000.0
     );
     let mut down = Stats {
         samples: vec![],

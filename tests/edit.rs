@@ -618,7 +618,7 @@ fn the_care_team_picker_searches_the_directory_with_caseloads() {
     s.act(Action::DialogSubmit);
     let r = s.record("B-25-003422");
     assert_eq!(
-        r.care_team.pre_release_cm.map(|c| c.id),
+        r.care_team.pre_release_cm.map(|c| c.id.clone()),
         Some("cm-01".into())
     );
     assert_eq!(s.counts(), (counts.0 + 1, counts.1 + 1));

@@ -35,7 +35,8 @@ fn person(booked: i64, release: Option<i64>) -> PersonRecord {
             id: "main".into(),
             name: "Main Jail".into(),
             kind: FacilityKind::AdultJail,
-        },
+        }
+        .into(),
         unit: "A".into(),
         youth: false,
         booked_on: day(booked),
@@ -86,7 +87,7 @@ fn complete(mut r: PersonRecord) -> PersonRecord {
         result: ScreeningResult::Eligible,
         needs: [HealthNeed::ChronicCondition].into(),
     };
-    r.care_team.pre_release_cm = Some(contact("cm1"));
+    r.care_team.pre_release_cm = Some(contact("cm1").into());
     r.care_plan = CarePlanStatus::SharedWithMcp;
     r.appointments.push(Appointment {
         id: 1,
@@ -528,10 +529,10 @@ fn warm_handoff_rules() {
     check(&r, MilestoneCode::WarmHandoff, None, Done);
     // The same care manager before and after release: not required.
     let mut r = person(-300, Some(10));
-    r.care_team.pre_release_cm = Some(contact("same"));
-    r.care_team.post_release_ecm = Some(contact("same"));
+    r.care_team.pre_release_cm = Some(contact("same").into());
+    r.care_team.post_release_ecm = Some(contact("same").into());
     check(&r, MilestoneCode::WarmHandoff, None, NotNeeded);
-    r.care_team.post_release_ecm = Some(contact("other"));
+    r.care_team.post_release_ecm = Some(contact("other").into());
     check(&r, MilestoneCode::WarmHandoff, Some(-4), Overdue);
 }
 
@@ -553,7 +554,7 @@ fn notifications_need_social_services_mcp_and_the_ecm_when_there_is_one() {
         status: NotificationStatus::Sent,
     });
     check(&r, MilestoneCode::Notifications, None, MilestoneState::Done);
-    r.care_team.post_release_ecm = Some(contact("ecm"));
+    r.care_team.post_release_ecm = Some(contact("ecm").into());
     check(
         &r,
         MilestoneCode::Notifications,

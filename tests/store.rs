@@ -66,7 +66,7 @@ fn rich_record() -> PersonRecord {
         booking_id: "B-000123".into(),
         name: PersonName::new("Núñez", "Élodie"),
         date_of_birth: Some(d("1990-04-05")),
-        facility: facility(),
+        facility: facility().into(),
         unit: "4B".into(),
         youth: false,
         booked_on: d("2025-12-01"),
@@ -134,10 +134,10 @@ fn rich_record() -> PersonRecord {
         part2: true,
     };
     r.care_team = CareTeam {
-        pre_release_cm: Some(contact("cm-1", "Org A", ContactKind::PreReleaseCm)),
-        post_release_ecm: Some(contact("ecm-1", "Org B", ContactKind::EcmProvider)),
+        pre_release_cm: Some(contact("cm-1", "Org A", ContactKind::PreReleaseCm).into()),
+        post_release_ecm: Some(contact("ecm-1", "Org B", ContactKind::EcmProvider).into()),
         probation_officer: None,
-        behavioral_health: Some(contact("bh-1", "County BH", ContactKind::BehavioralHealth)),
+        behavioral_health: Some(contact("bh-1", "County BH", ContactKind::BehavioralHealth).into()),
     };
     r.medications = vec![
         Medication {
@@ -233,7 +233,7 @@ fn released_record() -> PersonRecord {
             booking_id: "B-000999".into(),
             name: PersonName::new("Doe", "Jo"),
             date_of_birth: None,
-            facility: facility(),
+            facility: facility().into(),
             unit: "1A".into(),
             youth: false,
             booked_on: d("2025-10-01"),

@@ -70,7 +70,7 @@ fn person(
             booking_id: format!("B26-{}", &id[2..].to_uppercase()),
             name: PersonName::new(last, first),
             date_of_birth: None,
-            facility: main_jail(),
+            facility: main_jail().into(),
             unit: unit.into(),
             youth: false,
             booked_on: d(booked),
@@ -111,8 +111,10 @@ fn people() -> Vec<PersonRecord> {
     };
     garcia.screening.result = ScreeningResult::Eligible;
     garcia.screening.needs = BTreeSet::from([HealthNeed::SubstanceUseDisorder]);
-    garcia.care_team.pre_release_cm = Some(contact("cm1", "Ana Lopez", ContactKind::PreReleaseCm));
-    garcia.care_team.post_release_ecm = Some(contact("cm2", "Ben Ortiz", ContactKind::EcmProvider));
+    garcia.care_team.pre_release_cm =
+        Some(contact("cm1", "Ana Lopez", ContactKind::PreReleaseCm).into());
+    garcia.care_team.post_release_ecm =
+        Some(contact("cm2", "Ben Ortiz", ContactKind::EcmProvider).into());
     garcia.care_plan = CarePlanStatus::Complete;
     garcia.medications.push(Medication {
         id: 1,
@@ -169,7 +171,7 @@ fn people() -> Vec<PersonRecord> {
     }
     smith.marks.push(mark(M::Dme, MarkKind::NotNeeded));
     smith.care_team.pre_release_cm =
-        Some(contact("cm3", "Chidi Okafor", ContactKind::PreReleaseCm));
+        Some(contact("cm3", "Chidi Okafor", ContactKind::PreReleaseCm).into());
 
     // Eleven weeks out, a CJK name.
     let mut wang = person(
@@ -199,7 +201,8 @@ fn people() -> Vec<PersonRecord> {
         id: "juv".into(),
         name: "Juvenile Hall".into(),
         kind: FacilityKind::YouthFacility,
-    };
+    }
+    .into();
     johnson.consent = Consent {
         signed_on: Some(d("2026-02-02")),
         signed_by_guardian: true,
@@ -232,7 +235,7 @@ fn people() -> Vec<PersonRecord> {
     nunez.screening.result = ScreeningResult::Eligible;
     nunez.screening.needs = BTreeSet::from([HealthNeed::MentalIllness]);
     nunez.care_team.pre_release_cm =
-        Some(contact("cm3", "Chidi Okafor", ContactKind::PreReleaseCm));
+        Some(contact("cm3", "Chidi Okafor", ContactKind::PreReleaseCm).into());
 
     // Seven months out: later than 135 days, intake done.
     let mut okafor = person(
@@ -1318,9 +1321,9 @@ fn rich_garcia() -> Vec<PersonRecord> {
     g.consent.expires_on = Some(d("2027-03-01"));
     g.consent.part2 = true;
     g.care_team.probation_officer =
-        Some(contact("po1", "Pat Quinn", ContactKind::ProbationOfficer));
+        Some(contact("po1", "Pat Quinn", ContactKind::ProbationOfficer).into());
     g.care_team.behavioral_health =
-        Some(contact("bh1", "Sam Reyes", ContactKind::BehavioralHealth));
+        Some(contact("bh1", "Sam Reyes", ContactKind::BehavioralHealth).into());
     g.medications[0].long_acting_injectable = true;
     g.medications[0].next_dose = Some(d("2026-03-20"));
     g.medications.push(Medication {

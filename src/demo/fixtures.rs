@@ -3,6 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Display;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
@@ -237,7 +238,7 @@ fn roster_record(
         booking_id: at_line.text("booking_id", &row.booking_id)?,
         name: PersonName::new(at_line.text("last", &row.last)?, row.first.clone()),
         date_of_birth: Some(date_of_birth(at_line, row.age, &row.birthday, today)?),
-        facility: facility.clone(),
+        facility: Arc::new(facility.clone()),
         unit: row.unit.clone(),
         youth,
         booked_on,
@@ -287,7 +288,7 @@ fn roster_record(
             return Ok(None);
         }
         match reference.contact(id) {
-            Some(c) if kinds.contains(&c.kind) => Ok(Some(c.clone())),
+            Some(c) if kinds.contains(&c.kind) => Ok(Some(Arc::new(c.clone()))),
             Some(c) => Err(at_line.error(field, format!("{id} is a {}", c.kind.label()))),
             None => Err(at_line.error(field, format!("{id} is not in directory.csv"))),
         }

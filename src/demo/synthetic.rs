@@ -1,6 +1,8 @@
 //! Synthetic rosters of any size, deterministic for the same (n, today, seed), for benchmarks and
 //! load tests. They reuse the fixtures' facilities, directory and staff.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -9,8 +11,8 @@ use super::{DemoError, Reference, at, fixtures::embedded_reference, offset, pers
 use crate::domain::{
     Appointment, AppointmentStatus, Barrier, BarrierReason, CarePlanStatus, CareTeam, Certainty,
     ChangeReason, Confirmation, Consent, ConsentScope, Contact, ContactKind, CustodyStatus,
-    DmeItem, DmeStatus, FacilityKind, HealthNeed, MarkKind, MedClass, MediCal, MediCalStatus,
-    Medication, MilestoneCode, MilestoneMark, NaloxoneStatus, Note, Notification,
+    DmeItem, DmeStatus, Facility, FacilityKind, HealthNeed, MarkKind, MedClass, MediCal,
+    MediCalStatus, Medication, MilestoneCode, MilestoneMark, NaloxoneStatus, Note, Notification,
     NotificationStatus, Person, PersonName, PersonRecord, Recipient, Referral, ReferralTarget,
     ReleaseChange, ReleaseDate, ReleaseSource, ReleaseType, Role, Rules, Screening,
     ScreeningResult, SeedData, SupplyStatus, Transport, TransportStatus, WarmHandoff,
@@ -137,10 +139,12 @@ struct Generator<'a> {
     next_id: i64,
     youth_facilities: Vec<usize>,
     adult_facilities: Vec<usize>,
-    pre_cms: Vec<&'a Contact>,
-    ecms: Vec<&'a Contact>,
-    probation: Vec<&'a Contact>,
-    behavioral: Vec<&'a Contact>,
+    /// `reference.facilities`, shared by the records as the store's load shares them.
+    shared_facilities: Vec<Arc<Facility>>,
+    pre_cms: Vec<Arc<Contact>>,
+    ecms: Vec<Arc<Contact>>,
+    probation: Vec<Arc<Contact>>,
+    behavioral: Vec<Arc<Contact>>,
     nurses: Vec<String>,
     records_login: String,
     coordinator_login: String,
@@ -148,11 +152,12 @@ struct Generator<'a> {
 
 impl<'a> Generator<'a> {
     fn new(reference: &'a Reference, today: NaiveDate, seed: u64) -> Self {
-        let of_kind = |kind: ContactKind| -> Vec<&'a Contact> {
+        let of_kind = |kind: ContactKind| -> Vec<Arc<Contact>> {
             reference
                 .contacts
                 .iter()
                 .filter(|c| c.kind == kind)
+                .map(|c| Arc::new(c.clone()))
                 .collect()
         };
         let facilities = |youth: bool| -> Vec<usize> {
@@ -173,6 +178,11 @@ impl<'a> Generator<'a> {
             next_id: 0,
             youth_facilities: facilities(true),
             adult_facilities: facilities(false),
+            shared_facilities: reference
+                .facilities
+                .iter()
+                .map(|(f, _)| Arc::new(f.clone()))
+                .collect(),
             pre_cms: of_kind(ContactKind::PreReleaseCm),
             ecms: of_kind(ContactKind::EcmProvider),
             probation: of_kind(ContactKind::ProbationOfficer),
@@ -207,9 +217,9 @@ impl<'a> Generator<'a> {
     }
 
     /// A random contact of one directory list.
-    fn contact(&mut self, list: fn(&Self) -> &Vec<&'a Contact>) -> Option<Contact> {
+    fn contact(&mut self, list: fn(&Self) -> &Vec<Arc<Contact>>) -> Option<Arc<Contact>> {
         let i = self.index(list(self).len())?;
-        list(self).get(i).map(|c| (*c).clone())
+        list(self).get(i).cloned()
     }
 
     fn day(&self, days: i64) -> NaiveDate {
@@ -245,8 +255,12 @@ impl<'a> Generator<'a> {
                 .and_then(|i| self.adult_facilities.get(i).copied())
         };
         let reference = self.reference;
-        let Some((facility, units)) = facility_index.and_then(|i| reference.facilities.get(i))
-        else {
+        let Some(((_, units), facility)) = facility_index.and_then(|i| {
+            reference
+                .facilities
+                .get(i)
+                .zip(self.shared_facilities.get(i).cloned())
+        }) else {
             return PersonRecord::new(self.bare_person(index), ReleaseDate::unknown());
         };
         let unit = self
@@ -340,11 +354,11 @@ impl<'a> Generator<'a> {
             booking_id,
             name: PersonName::new("Doe", "Demo"),
             date_of_birth: None,
-            facility: crate::domain::Facility {
+            facility: Arc::new(Facility {
                 id: String::new(),
                 name: String::new(),
                 kind: FacilityKind::AdultJail,
-            },
+            }),
             unit: String::new(),
             youth: false,
             booked_on: self.today,

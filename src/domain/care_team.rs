@@ -1,5 +1,7 @@
 //! The care team: contacts from the directory.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::code_enum;
@@ -23,12 +25,13 @@ pub struct Contact {
     pub kind: ContactKind,
 }
 
+/// Directory entries are shared: a care manager with 40 people is one copy, not 40.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CareTeam {
-    pub pre_release_cm: Option<Contact>,
-    pub post_release_ecm: Option<Contact>,
-    pub probation_officer: Option<Contact>,
-    pub behavioral_health: Option<Contact>,
+    pub pre_release_cm: Option<Arc<Contact>>,
+    pub post_release_ecm: Option<Arc<Contact>>,
+    pub probation_officer: Option<Arc<Contact>>,
+    pub behavioral_health: Option<Arc<Contact>>,
 }
 
 impl CareTeam {

@@ -1,5 +1,7 @@
 //! Person and booking.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -81,7 +83,8 @@ pub struct Person {
     pub booking_id: String,
     pub name: PersonName,
     pub date_of_birth: Option<NaiveDate>,
-    pub facility: Facility,
+    /// Shared with everyone held there: one copy per load, not one per person.
+    pub facility: Arc<Facility>,
     pub unit: String,
     /// Held in a youth facility or under juvenile jurisdiction: everyone qualifies for pre-release
     /// services, and a parent or guardian signs the consent.

@@ -665,7 +665,7 @@ fn book(
         ),
         date_of_birth: parse_date(DOB),
         youth: feed(YOUTH) == Some("1"),
-        facility,
+        facility: facility.into(),
         unit: feed(UNIT).unwrap_or_default().to_string(),
         booked_on: parse_date(BOOKED).unwrap_or(w.today),
         custody: CustodyStatus::InCustody,

@@ -2,6 +2,7 @@
 //! query per person.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use rusqlite::{Connection, Row, params_from_iter};
 
@@ -9,6 +10,7 @@ use super::codec::RowExt;
 use super::error::{SqlContext, StoreError};
 use super::outbox::OutboxEvent;
 use super::{Result, Store};
+use crate::domain::board;
 use crate::domain::{
     Appointment, Barrier, CareTeam, Confirmation, Consent, Contact, DateFlag, DmeItem, Facility,
     HealthNeed, MediCal, Medication, MilestoneMark, Note, Notification, Person, PersonName,
@@ -62,6 +64,9 @@ impl Scope<'_> {
     }
 }
 
+/// SQLite's page cache while the board loads, in KiB as `PRAGMA cache_size` takes it (negative).
+const LOAD_CACHE_KIB: i64 = -2048;
+
 const PERSON_COLUMNS: &str = "id, booking_id, last_name, first_name, dob, facility_id, unit, youth,
     booked_on, custody, released_on, release_date, release_certainty, release_type, release_source,
     medi_cal_status, mcp_name, former_foster_youth, screening_result, screening_needs,
@@ -70,15 +75,17 @@ const PERSON_COLUMNS: &str = "id, booking_id, last_name, first_name, dob, facili
     care_plan, warm_handoff, warm_handoff_on, naloxone, transport, transport_note, version";
 
 fn contact(
-    map: &HashMap<String, Contact>,
-    id: Option<String>,
-) -> rusqlite::Result<Option<Contact>> {
-    id.map(|id| {
-        map.get(&id)
-            .cloned()
-            .ok_or_else(|| rusqlite::Error::InvalidColumnName(format!("unknown contact {id}")))
-    })
-    .transpose()
+    map: &HashMap<String, Arc<Contact>>,
+    r: &Row<'_>,
+    idx: usize,
+) -> rusqlite::Result<Option<Arc<Contact>>> {
+    let Some(id) = r.get_ref(idx)?.as_str_or_null()? else {
+        return Ok(None);
+    };
+    map.get(id)
+        .cloned()
+        .map(Some)
+        .ok_or_else(|| rusqlite::Error::InvalidColumnName(format!("unknown contact {id}")))
 }
 
 fn needs(idx: usize, json: &str) -> rusqlite::Result<BTreeSet<HealthNeed>> {
@@ -97,11 +104,11 @@ fn needs(idx: usize, json: &str) -> rusqlite::Result<BTreeSet<HealthNeed>> {
 
 fn person_row(
     r: &Row<'_>,
-    facilities: &HashMap<String, Facility>,
-    contacts: &HashMap<String, Contact>,
+    facilities: &HashMap<String, Arc<Facility>>,
+    contacts: &HashMap<String, Arc<Contact>>,
 ) -> rusqlite::Result<PersonRecord> {
-    let facility_id: String = r.get(5)?;
-    let facility = facilities.get(&facility_id).cloned().ok_or_else(|| {
+    let facility_id = r.get_ref(5)?.as_str()?;
+    let facility = facilities.get(facility_id).cloned().ok_or_else(|| {
         rusqlite::Error::InvalidColumnName(format!("unknown facility {facility_id}"))
     })?;
     let needs_json = r.get_ref(19)?.as_str()?;
@@ -144,10 +151,10 @@ fn person_row(
         part2: r.get(24)?,
     };
     rec.care_team = CareTeam {
-        pre_release_cm: contact(contacts, r.get(25)?)?,
-        post_release_ecm: contact(contacts, r.get(26)?)?,
-        probation_officer: contact(contacts, r.get(27)?)?,
-        behavioral_health: contact(contacts, r.get(28)?)?,
+        pre_release_cm: contact(contacts, r, 25)?,
+        post_release_ecm: contact(contacts, r, 26)?,
+        probation_officer: contact(contacts, r, 27)?,
+        behavioral_health: contact(contacts, r, 28)?,
     };
     rec.care_plan = r.code(29)?;
     rec.warm_handoff = WarmHandoff {
@@ -167,11 +174,13 @@ fn person_row(
 struct Grouping<'a> {
     conn: &'a Connection,
     scope: &'a Scope<'a>,
+    /// Indices of the records in id order.
+    by_id: &'a [usize],
 }
 
 /// Runs one query over a child table and hands each row to `add` with its person's record.
-/// `records` are sorted by id and the rows come in person order (the primary key's), so one
-/// merge pass matches them: no map of ids, no copy of an id per person.
+/// `g.by_id` walks the records in id order and the rows come in person order (the primary key's),
+/// so one merge pass matches them: no map of ids, no copy of an id per person.
 fn children(
     g: &Grouping<'_>,
     records: &mut [PersonRecord],
@@ -190,10 +199,15 @@ fn children(
     let mut at = 0;
     while let Some(row) = rows.next().ctx(&what)? {
         let pid = row.get_ref(0).and_then(|v| Ok(v.as_str()?)).ctx(&what)?;
-        while records.get(at).is_some_and(|r| r.person.id.as_str() < pid) {
+        while g
+            .by_id
+            .get(at)
+            .and_then(|&i| records.get(i))
+            .is_some_and(|r| r.person.id.as_str() < pid)
+        {
             at += 1;
         }
-        match records.get_mut(at) {
+        match g.by_id.get(at).and_then(|&i| records.get_mut(i)) {
             Some(rec) if rec.person.id == pid => add(rec, row).ctx(&what)?,
             Some(_) => {}
             None => break,
@@ -209,13 +223,14 @@ fn confirmation(r: &Row<'_>, by: usize, at: usize) -> rusqlite::Result<Option<Co
 }
 
 fn load(conn: &Connection, scope: &Scope<'_>) -> Result<Vec<PersonRecord>> {
-    let facilities: HashMap<String, Facility> = read_facilities(conn)?
+    // Read once and shared by every record that names them.
+    let facilities: HashMap<String, Arc<Facility>> = read_facilities(conn)?
         .into_iter()
-        .map(|f| (f.id.clone(), f))
+        .map(|f| (f.id.clone(), Arc::new(f)))
         .collect();
-    let contacts: HashMap<String, Contact> = read_contacts(conn)?
+    let contacts: HashMap<String, Arc<Contact>> = read_contacts(conn)?
         .into_iter()
-        .map(|c| (c.id.clone(), c))
+        .map(|c| (c.id.clone(), Arc::new(c)))
         .collect();
     // One pass over the table in storage order: through an index SQLite would look each row
     // up again and sort the result in a temporary B-tree, several times slower.
@@ -227,10 +242,15 @@ fn load(conn: &Connection, scope: &Scope<'_>) -> Result<Vec<PersonRecord>> {
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .ctx("loading persons")?;
-    // In id order, the order of every child table's key, for the merge in `children`. SQLite
-    // compares TEXT with memcmp (BINARY collation), as Rust compares `str`.
-    records.sort_unstable_by(|a, b| a.person.id.cmp(&b.person.id));
-    let g = Grouping { conn, scope };
+    // Id order, the order of every child table's key, for the merge in `children`. SQLite
+    // compares TEXT with memcmp (BINARY collation), as Rust compares `str`. Indices are sorted
+    // rather than the records themselves: a record is some 550 bytes to move on every swap.
+    let by_id = board::sorted_order(&records, |a, b| a.person.id.cmp(&b.person.id));
+    let g = Grouping {
+        conn,
+        scope,
+        by_id: &by_id,
+    };
     let recs = records.as_mut_slice();
 
     children(
@@ -408,14 +428,10 @@ fn load(conn: &Connection, scope: &Scope<'_>) -> Result<Vec<PersonRecord>> {
             Ok(())
         },
     )?;
-    // Sorting here rather than in SQL spares a temporary B-tree of whole rows.
-    records.sort_unstable_by(|a, b| {
-        let key = |r: &PersonRecord| (r.release.date.is_none(), r.release.date);
-        key(a)
-            .cmp(&key(b))
-            .then_with(|| a.person.booking_id.cmp(&b.person.booking_id))
-    });
-    Ok(records)
+    // Sorting here rather than in SQL spares a temporary B-tree of whole rows; in the board's
+    // order, so that building the board finds nothing left to sort.
+    let order = board::sorted_order(&records, board::board_order);
+    Ok(board::permuted(records, &order))
 }
 
 fn read_facilities(conn: &Connection) -> Result<Vec<Facility>> {
@@ -458,11 +474,23 @@ pub(super) fn load_one(conn: &Connection, person_id: &str) -> Result<Option<Pers
 }
 
 impl Store {
-    /// Everyone the board shows (in custody, or gone from the roster), soonest release first and
-    /// unknown dates last.
+    /// Everyone the board shows (in custody, or gone from the roster), in the board's order:
+    /// soonest release first, unknown dates last, then by name and booking number.
     pub fn load_records(&self) -> Result<Vec<PersonRecord>> {
         let started = std::time::Instant::now();
-        let records = load(&self.conn, &Scope::Board).map_err(|e| e.at(&self.path))?;
+        // A load reads every page of the board's tables once, in order: kept in SQLite's cache
+        // they would add the database's size (up to the cache's 64 MiB) to the board's memory,
+        // and a whole-table pass gains little from it. Writes get the full cache back.
+        self.conn
+            .pragma_update(None, "cache_size", LOAD_CACHE_KIB)
+            .ctx("shrinking the cache for the load")
+            .map_err(|e| e.at(&self.path))?;
+        let records = load(&self.conn, &Scope::Board);
+        self.conn
+            .pragma_update(None, "cache_size", super::open::CACHE_KIB)
+            .ctx("restoring the cache")
+            .map_err(|e| e.at(&self.path))?;
+        let records = records.map_err(|e| e.at(&self.path))?;
         tracing::debug!(
             people = records.len(),
             ms = started.elapsed().as_secs_f64() * 1000.0,

@@ -31,6 +31,9 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// SQLite's page cache per connection, in KiB as `PRAGMA cache_size` takes it (negative).
+pub(super) const CACHE_KIB: i64 = -65536;
+
 const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
@@ -102,12 +105,12 @@ impl Store {
         let found = read_identity(&conn).map_err(at)?;
         check_identity(path, &found)?;
         // Only now, with the file known to be ours (or empty), may anything be written.
-        conn.execute_batch(
+        conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;
-             PRAGMA cache_size = -65536;",
-        )
+             PRAGMA cache_size = {CACHE_KIB};"
+        ))
         .ctx("setting the connection pragmas")
         .map_err(at)?;
         let mut store = Self {

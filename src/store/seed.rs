@@ -41,7 +41,7 @@ impl Store {
             for f in data
                 .facilities
                 .iter()
-                .chain(data.records.iter().map(|r| &r.person.facility))
+                .chain(data.records.iter().map(|r| &*r.person.facility))
             {
                 facilities.entry(&f.id).or_insert(f);
             }
@@ -58,6 +58,7 @@ impl Store {
                     ]
                     .into_iter()
                     .flatten()
+                    .map(|c| &**c)
                 }))
             {
                 contacts.entry(&c.id).or_insert(c);
@@ -192,7 +193,7 @@ pub(super) fn insert_record(w: &Writer<'_>, rec: &PersonRecord) -> Result<Head> 
     let now = w.now_ts();
     let login = &w.actor.login;
     let team = &rec.care_team;
-    let cid = |c: &Option<Contact>| c.as_ref().map(|c| c.id.clone());
+    let cid = |c: &Option<std::sync::Arc<Contact>>| c.as_ref().map(|c| c.id.clone());
     // A date that came from the jail's feed is what the feed said (see migration 0005).
     let feed_release =
         (rec.release.source == Some(ReleaseSource::JailManagementSystem)).then(|| {

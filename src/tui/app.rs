@@ -106,7 +106,7 @@ impl App {
     ) -> Self {
         let presentation = options.kiosk || options.role == Role::Viewer;
         let rows = board::build(records, today, &options.rules);
-        let haystacks = rows.iter().map(search_haystack).collect();
+        let haystacks = board::par_map_ref(&rows, search_haystack);
         let widths = row_widths(&rows, options.name_format);
         let mut app = Self {
             options,
@@ -376,8 +376,15 @@ impl App {
     }
 
     fn apply_query(&mut self) {
-        self.filter.search = fold(self.query.trim());
-        self.refilter_keeping();
+        let search = fold(self.query.trim());
+        // One more letter can only narrow the list (every word of the old query is part of a word
+        // of the new one), so only the rows shown now need looking at: typing stays O(matches).
+        let narrowing = search.starts_with(&self.filter.search);
+        self.filter.search = search;
+        let kept = self.selected_id().map(str::to_owned);
+        let among = narrowing.then(|| std::mem::take(&mut self.visible));
+        self.refilter_among(kept.as_deref(), among);
+        self.dirty = true;
     }
 
     fn tick(&mut self, now: DateTime<Utc>) {
@@ -414,7 +421,7 @@ impl App {
         drop(before);
         self.own_saves.clear();
         self.rows = rows;
-        self.haystacks = self.rows.iter().map(search_haystack).collect();
+        self.haystacks = board::par_map_ref(&self.rows, search_haystack);
         self.widths = row_widths(&self.rows, self.options.name_format);
         self.today = today;
         self.status = None;
@@ -443,30 +450,39 @@ impl App {
     /// Recompute the visible rows and the list lines, then put the selection back on `keep` when
     /// still visible. Otherwise the person now in its place is the natural next one.
     fn refilter(&mut self, keep: Option<&str>) {
+        self.refilter_among(keep, None);
+    }
+
+    /// [`Self::refilter`] looking only at `among` (row indices in list order), when the caller
+    /// knows no other row can pass.
+    fn refilter_among(&mut self, keep: Option<&str>, among: Option<Vec<usize>>) {
         let rules = &self.options.rules;
         // "My work" also takes in people with a task of this user's; the other filters still apply.
         let without_my_work = Filter {
             my_work: None,
             ..self.filter.clone()
         };
-        let mut visible: Vec<usize> = self
-            .rows
-            .iter()
-            .enumerate()
-            .filter(|(i, row)| {
-                let found = self.filter.search.is_empty()
-                    || self
-                        .haystacks
-                        .get(*i)
-                        .is_some_and(|h| matches_haystack(h, &self.filter.search));
-                found
-                    && (self.filter.matches_except_search(row, rules)
+        let passes = |i: usize| {
+            let found = self.filter.search.is_empty()
+                || self
+                    .haystacks
+                    .get(i)
+                    .is_some_and(|h| matches_haystack(h, &self.filter.search));
+            found
+                && self.rows.get(i).is_some_and(|row| {
+                    self.filter.matches_except_search(row, rules)
                         || (self.filter.my_work.is_some()
                             && self.my_tasks.contains(&row.record.person.id)
-                            && without_my_work.matches_except_search(row, rules)))
-            })
-            .map(|(i, _)| i)
-            .collect();
+                            && without_my_work.matches_except_search(row, rules))
+                })
+        };
+        let mut visible: Vec<usize> = match among {
+            Some(mut among) => {
+                among.retain(|&i| passes(i));
+                among
+            }
+            None => (0..self.rows.len()).filter(|&i| passes(i)).collect(),
+        };
         // Stable: within a band the board order (soonest first) stays.
         visible.sort_by_key(|&i| self.rows.get(i).map(|r| r.readiness.band));
         let mut lines = Vec::with_capacity(visible.len() + 6);
@@ -718,18 +734,16 @@ struct RowWidths {
 }
 
 fn row_widths(rows: &[BoardRow], personal: NameFormat) -> Vec<RowWidths> {
-    rows.iter()
-        .map(|row| {
-            let m = view::board::measure_row(&row.record, personal);
-            RowWidths {
-                name: m.name,
-                presented_name: view::board::measure_row(&row.record, NameFormat::LastInitial).name,
-                booking: m.booking,
-                facility: m.facility,
-                care_manager: m.care_manager,
-            }
-        })
-        .collect()
+    board::par_map_ref(rows, |row| {
+        let m = view::board::measure_row(&row.record, personal);
+        RowWidths {
+            name: m.name,
+            presented_name: view::board::measure_row(&row.record, NameFormat::LastInitial).name,
+            booking: m.booking,
+            facility: m.facility,
+            care_manager: m.care_manager,
+        }
+    })
 }
 
 /// The widest values over `visible`: integers per row, no text formatting per keystroke.
@@ -776,5 +790,38 @@ mod tests {
         assert_eq!(next(&o, Some(&"b")), None);
         assert_eq!(next(&o, Some(&"gone")), None);
         assert_eq!(next::<&str>(&[], None), None);
+    }
+
+    /// Narrowing the search looks only at the rows shown; it must find what a full pass finds.
+    #[test]
+    fn typing_narrows_to_the_rows_a_full_search_finds() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let now = today.and_hms_opt(15, 0, 0).unwrap().and_utc();
+        let records = crate::demo::synthetic_data(2_500, today, 7)
+            .unwrap()
+            .records;
+        let options = TuiOptions::new("T", "t", Role::Coordinator);
+        let mut typed = App::new(options.clone(), records.clone(), today, now);
+        let mut full = App::new(options, records, today, now);
+        typed.update(Action::OpenSearch);
+        let mut seen = Vec::new();
+        let keys = "ga r"
+            .chars()
+            .map(Action::SearchInput)
+            .chain([Action::SearchBackspace, Action::SearchBackspace])
+            .chain("o ".chars().map(Action::SearchInput));
+        for key in keys {
+            typed.update(key);
+            full.filter.search = typed.filter.search.clone();
+            full.refilter(None);
+            assert_eq!(typed.visible, full.visible, "after {:?}", typed.query);
+            assert_eq!(typed.lines, full.lines);
+            seen.push((typed.query.clone(), typed.visible.len()));
+        }
+        // The test means something only if the search both kept and dropped people.
+        assert!(
+            seen.iter().any(|(_, n)| *n > 0 && *n < typed.rows.len()),
+            "{seen:?}"
+        );
     }
 }

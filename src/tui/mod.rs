@@ -545,7 +545,8 @@ mod tests {
                         id: "f".into(),
                         name: "F".into(),
                         kind: FacilityKind::AdultJail,
-                    },
+                    }
+                    .into(),
                     unit: "1".into(),
                     youth: false,
                     booked_on: day,

@@ -21,7 +21,7 @@ pub fn person(n: u32, booked: &str, release: Option<&str>) -> PersonRecord {
         booking_id: format!("B-{n}"),
         name: PersonName::new(format!("Last{n}"), "First"),
         date_of_birth: None,
-        facility: facility(),
+        facility: facility().into(),
         unit: "A".into(),
         youth: false,
         booked_on: d(booked),

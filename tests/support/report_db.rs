@@ -79,7 +79,7 @@ pub fn build(dir: &Path) -> std::path::PathBuf {
         status: NotificationStatus::Sent,
     }];
     p1.barriers = vec![barrier(1, BarrierReason::PharmacyDelay)];
-    p1.care_team.post_release_ecm = Some(contact("ecm-02", ContactKind::EcmProvider));
+    p1.care_team.post_release_ecm = Some(contact("ecm-02", ContactKind::EcmProvider).into());
     let mut p3 = person(3, "2025-12-01", None);
     p3.screening.result = ScreeningResult::NotEligible;
     p3.naloxone = Some(NaloxoneStatus::NotApplicable);

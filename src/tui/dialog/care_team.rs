@@ -23,10 +23,10 @@ pub struct Picker {
 pub fn assigned(record: &PersonRecord, slot: ContactKind) -> Option<&Contact> {
     let t = &record.care_team;
     match slot {
-        ContactKind::PreReleaseCm => t.pre_release_cm.as_ref(),
-        ContactKind::EcmProvider => t.post_release_ecm.as_ref(),
-        ContactKind::ProbationOfficer => t.probation_officer.as_ref(),
-        ContactKind::BehavioralHealth => t.behavioral_health.as_ref(),
+        ContactKind::PreReleaseCm => t.pre_release_cm.as_deref(),
+        ContactKind::EcmProvider => t.post_release_ecm.as_deref(),
+        ContactKind::ProbationOfficer => t.probation_officer.as_deref(),
+        ContactKind::BehavioralHealth => t.behavioral_health.as_deref(),
     }
 }
 

@@ -204,7 +204,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
 
     heading(&mut out, "Care team");
     let team = &r.care_team;
-    let contact = |label: &str, c: &Option<Contact>| match c {
+    let contact = |label: &str, c: &Option<std::sync::Arc<Contact>>| match c {
         Some(c) if present => format!("{label}: {}", c.name),
         Some(c) => format!("{label}: {}, {}, {}", c.name, c.organisation, c.phone),
         None => format!("{label}: none"),

@@ -88,7 +88,10 @@ pub fn parse_fixtures(files: &FixtureFiles<'_>, today: NaiveDate) -> Result<Seed
     let users: BTreeSet<&str> = reference.users.iter().map(|u| u.login.as_str()).collect();
     let find = |at_line: &Line, booking_id: &str| {
         by_booking.get(booking_id).copied().ok_or_else(|| {
-            at_line.error("booking_id", format!("{booking_id} is not in roster.csv or released.csv"))
+            at_line.error(
+                "booking_id",
+                format!("{booking_id} is not in roster.csv or released.csv"),
+            )
         })
     };
 

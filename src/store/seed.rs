@@ -47,21 +47,17 @@ impl Store {
             {
                 facilities.entry(&f.id).or_insert(f);
             }
-            for c in data
-                .contacts
-                .iter()
-                .chain(everyone().flat_map(|r| {
-                    let t = &r.care_team;
-                    [
-                        &t.pre_release_cm,
-                        &t.post_release_ecm,
-                        &t.probation_officer,
-                        &t.behavioral_health,
-                    ]
-                    .into_iter()
-                    .flatten()
-                }))
-            {
+            for c in data.contacts.iter().chain(everyone().flat_map(|r| {
+                let t = &r.care_team;
+                [
+                    &t.pre_release_cm,
+                    &t.post_release_ecm,
+                    &t.probation_officer,
+                    &t.behavioral_health,
+                ]
+                .into_iter()
+                .flatten()
+            })) {
                 contacts.entry(&c.id).or_insert(c);
             }
             upsert_directory(w, facilities.values().copied(), contacts.values().copied())?;
@@ -114,15 +110,18 @@ impl Store {
                 } else {
                     w.now_ts()
                 };
-                w.audit_at(&AuditRow {
-                    person_id: Some(&head.id),
-                    kind: "person_booked",
-                    entity: "person",
-                    entity_id: Some(head.id.clone()),
-                    before: None,
-                    after: Some(json!({"booking_id": p.booking_id, "release": release})),
-                    reason: Some("seeded".into()),
-                }, &booked_at)?;
+                w.audit_at(
+                    &AuditRow {
+                        person_id: Some(&head.id),
+                        kind: "person_booked",
+                        entity: "person",
+                        entity_id: Some(head.id.clone()),
+                        before: None,
+                        after: Some(json!({"booking_id": p.booking_id, "release": release})),
+                        reason: Some("seeded".into()),
+                    },
+                    &booked_at,
+                )?;
                 // The hub needs who the person is to match them with plan members; diagnoses
                 // and medications travel only in their own events.
                 let event = Event {

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use reentry_board::demo::{DemoError, FixtureFiles, fixture_data, parse_fixtures, synthetic_data};
 use reentry_board::domain::{
-    Band, DmeStatus, FacilityKind, MedClass, MilestoneState, NameFormat, PersonRecord, Readiness,
-    Rules, SeedData, readiness,
+    Band, BarrierReason, DmeStatus, FacilityKind, MedClass, MilestoneState, NameFormat,
+    PersonRecord, Readiness, Rules, SeedData, readiness,
 };
 use unicode_width::UnicodeWidthStr;
 
@@ -326,4 +326,168 @@ fn synthetic_scales() {
     let bookings: BTreeSet<_> = seed.records.iter().map(|r| &r.person.booking_id).collect();
     assert_eq!(bookings.len(), 20_000);
     assert!(synthetic_data(0, today, 1).unwrap().records.is_empty());
+}
+
+/// The demo seeded into a real database on `TODAY`.
+fn seeded_demo(dir: &tempfile::TempDir) -> reentry_board::store::Store {
+    use reentry_board::clock::FixedClock;
+    use reentry_board::domain::Role;
+    use reentry_board::store::{Actor, Store};
+    let path = dir.path().join("demo.db");
+    let mut store = Store::create(&path, std::sync::Arc::new(FixedClock::on(day(TODAY)))).unwrap();
+    store
+        .seed(&Actor::new("coord.patel", Role::Coordinator), &fixtures())
+        .unwrap();
+    store
+}
+
+#[test]
+fn the_released_cohort_gives_every_measure_a_denominator() {
+    use reentry_board::report::{self, stats};
+    let dir = tempfile::TempDir::new().unwrap();
+    let store = seeded_demo(&dir);
+    let today = day(TODAY);
+    let from = today - chrono::Duration::days(89);
+    let r = report::build(&store, &Rules::default(), from, today).unwrap();
+    // released.csv: one person every 3 days from 2 days ago; 2..=89 days ago is rows 0..=29.
+    assert_eq!(r.released, 30);
+    for m in &r.measures {
+        assert!(m.denominator > 0, "{}: no one in the period", m.key);
+        assert!(
+            m.numerator < m.denominator,
+            "{}: everyone, not a mix",
+            m.key
+        );
+        assert!(m.numerator > 0, "{}: no one", m.key);
+    }
+    let num = |key: &str| {
+        let m = r.get(key).unwrap();
+        (m.numerator, m.denominator)
+    };
+    // naloxone cycles given, given, offered, declined, blank, given, n/a over rows 0..=29: n/a
+    // (rows 6, 13, 20, 27) leaves 26; given is rows 0 1 5 7 8 12 14 15 19 21 22 26 28 29.
+    assert_eq!(num("naloxone_given"), (14, 26));
+    // Medi-Cal cycles active_on_release, active, suspended, active_on_release,
+    // application_submitted, unsuspend_requested, active_on_release; row 13 has other coverage
+    // (out of the denominator). Active: rows 0 1 3 6 7 8 10 14 15 17 20 21 22 24 27 28 29.
+    assert_eq!(num("medi_cal_active"), (17, 29));
+    // MCP sent or acknowledged: rows with row % 7 in {0, 1, 3, 5}.
+    assert_eq!(num("mcp_notified"), (18, 30));
+    // Unknown date: rows 5, 22; released earlier than expected: rows 11, 27.
+    assert_eq!(num("unplanned"), (4, 30));
+    // history.csv: B-25-007102, -105, -108, -111, Y-25-000719, B-25-007124 (-130 is older).
+    assert_eq!(num("date_changed"), (6, 30));
+    assert_eq!(r.date_changes, 7, "B-25-007108 changed twice");
+    // dme.csv: 7104 and 7114 delivered, 7121 only identified.
+    assert_eq!(num("dme_delivered"), (2, 3));
+    // MAT: 7100 in hand, 7101/7108/7128 long-acting, 7112 Rx sent, 7116/7129 in hand; 7105
+    // only ordered, 7120 refused.
+    assert_eq!(num("mat_continuity"), (7, 9));
+    assert_eq!(
+        r.barriers.first().map(|b| (b.reason, b.count)),
+        Some((BarrierReason::NoHousing, 3))
+    );
+
+    // The Stats screen's trend has shape: most of the 13 weeks release someone.
+    let q = stats::StatsQuery::new(from, today);
+    let s = stats::load(&store, &Rules::default(), &q).unwrap();
+    let busy = s.weeks.iter().filter(|w| w.released > 0).count();
+    assert!(busy >= 11, "{busy} of {} weeks", s.weeks.len());
+}
+
+#[test]
+fn released_people_are_off_the_board_with_a_dated_trail() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let store = seeded_demo(&dir);
+    let seed = fixtures();
+    assert_eq!(seed.released.len(), 40);
+    let board = store.load_records().unwrap();
+    assert_eq!(board.len(), seed.records.len());
+    assert!(board.iter().all(|r| r.person.released_on.is_none()));
+
+    // Row 0 of released.csv: booked 162 days ago, released 2 days ago.
+    let first = &seed.released[0];
+    assert_eq!(first.person.booking_id, "B-25-007100");
+    let audit = store.audit_for(&first.person.id).unwrap();
+    let kinds: Vec<(&str, &str)> = audit
+        .iter()
+        .map(|a| (a.kind.as_str(), a.at.get(..10).unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("person_booked", "2025-11-30"),
+            ("person_released", "2026-05-09")
+        ]
+    );
+    let events: Vec<String> = store
+        .outbox_for(&first.person.id)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(events, ["person_booked", "person_released"]);
+    let record = store.load_record(&first.person.id).unwrap().unwrap();
+    let done = reentry_board::report::history::done_on(&record, &audit);
+    // screened_days_ago 152, cm_days_ago 102 in the fixture.
+    assert_eq!(
+        done.get(&reentry_board::domain::MilestoneCode::Screening),
+        Some(&day("2025-12-10"))
+    );
+    assert_eq!(
+        done.get(&reentry_board::domain::MilestoneCode::CareManager),
+        Some(&day("2026-01-29"))
+    );
+}
+
+#[test]
+fn malformed_released_rows_name_file_line_and_field() {
+    let embedded = FixtureFiles::embedded();
+    let lines: Vec<&str> = embedded.released.lines().collect();
+    let header_at = lines
+        .iter()
+        .position(|l| l.starts_with("booking_id"))
+        .unwrap();
+    let head = lines[..=header_at].join("\n");
+    let first_row = lines[header_at + 1];
+    let broken = |row: &str| -> DemoError {
+        let released = format!("{head}\n{row}\n");
+        let files = FixtureFiles {
+            released: &released,
+            ..embedded
+        };
+        parse_fixtures(&files, day(TODAY)).unwrap_err()
+    };
+    let at = ("released.csv", header_at as u64 + 2);
+
+    let e = broken(&first_row.replace(",completed,", ",done,"));
+    assert_eq!((e.file(), e.line()), at, "{e}");
+    assert!(e.to_string().contains("field `handoff`"), "{e}");
+
+    // Screened, but no day given: the measures could not place it.
+    let e = broken(&first_row.replace(",152,", ",,"));
+    assert_eq!((e.file(), e.line()), at, "{e}");
+    assert!(
+        e.to_string()
+            .contains("field `screened_days_ago`: required when it was done"),
+        "{e}"
+    );
+
+    let e = broken(&first_row.replacen(",2,", ",soon,", 1));
+    assert_eq!((e.file(), e.line()), at, "{e}");
+    assert!(e.to_string().contains("`expected_days_ago`"), "{e}");
+
+    let e = broken(&first_row.replace(",cm-01,", ",po-01,"));
+    assert!(e.to_string().contains("field `pre_cm`"), "{e}");
+
+    // A booking id the roster already has.
+    let roster_id = embedded
+        .roster
+        .lines()
+        .find(|l| l.starts_with("B-"))
+        .and_then(|l| l.split(',').next())
+        .unwrap();
+    let e = broken(&first_row.replace("B-25-007100", roster_id));
+    assert_eq!((e.file(), e.line()), at, "{e}");
+    assert!(e.to_string().contains("duplicate"), "{e}");
 }

@@ -80,6 +80,7 @@ fn build(dir: &Path) -> PathBuf {
             contacts: vec![],
             users: vec![],
             records: records(),
+            released: vec![],
         },
     )
     .unwrap();

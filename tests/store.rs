@@ -261,6 +261,7 @@ fn seed_data() -> SeedData {
             role: Role::Coordinator,
         }],
         records: vec![rich_record(), released_record()],
+        released: vec![],
     }
 }
 

@@ -27,6 +27,8 @@ pub struct FixtureFiles<'a> {
     pub directory: &'a str,
     pub staff: &'a str,
     pub roster: &'a str,
+    /// People released in the last months: the program measures' cohort.
+    pub released: &'a str,
     pub medications: &'a str,
     pub dme: &'a str,
     pub history: &'a str,
@@ -39,6 +41,7 @@ impl FixtureFiles<'static> {
             directory: include_str!("../../fixtures/directory.csv"),
             staff: include_str!("../../fixtures/staff.csv"),
             roster: include_str!("../../fixtures/roster.csv"),
+            released: include_str!("../../fixtures/released.csv"),
             medications: include_str!("../../fixtures/medications.csv"),
             dme: include_str!("../../fixtures/dme.csv"),
             history: include_str!("../../fixtures/history.csv"),
@@ -71,11 +74,25 @@ pub fn parse_fixtures(files: &FixtureFiles<'_>, today: NaiveDate) -> Result<Seed
         by_booking.insert(record.person.booking_id.clone(), records.len());
         records.push(record);
     }
+    // The released cohort shares the booking ids, medications, DME and history files, and is
+    // split off the board's roster at the end.
+    let in_custody = records.len();
+    for (at_line, row) in rows::<ReleasedRow>("released.csv", files.released)? {
+        if by_booking.contains_key(&row.booking_id) {
+            return Err(at_line.error("booking_id", format!("duplicate {}", row.booking_id)));
+        }
+        let record = released_record(&at_line, row, &reference, today, &mut next_id)?;
+        by_booking.insert(record.person.booking_id.clone(), records.len());
+        records.push(record);
+    }
 
     let users: BTreeSet<&str> = reference.users.iter().map(|u| u.login.as_str()).collect();
     let find = |at_line: &Line, booking_id: &str| {
         by_booking.get(booking_id).copied().ok_or_else(|| {
-            at_line.error("booking_id", format!("{booking_id} is not in roster.csv"))
+            at_line.error(
+                "booking_id",
+                format!("{booking_id} is not in roster.csv or released.csv"),
+            )
         })
     };
 
@@ -152,11 +169,13 @@ pub fn parse_fixtures(files: &FixtureFiles<'_>, today: NaiveDate) -> Result<Seed
         }
     }
 
+    let released = records.split_off(in_custody);
     Ok(SeedData {
         facilities: reference.facilities.into_iter().map(|(f, _)| f).collect(),
         contacts: reference.contacts,
         users: reference.users,
         records,
+        released,
     })
 }
 
@@ -222,14 +241,7 @@ fn roster_record(
     today: NaiveDate,
     next_id: &mut impl FnMut() -> i64,
 ) -> Result<PersonRecord, DemoError> {
-    let (facility, units) = reference
-        .facilities
-        .iter()
-        .find(|(f, _)| f.id == row.facility)
-        .ok_or_else(|| at_line.error("facility", format!("unknown facility {}", row.facility)))?;
-    if !units.contains(&row.unit) {
-        return Err(at_line.error("unit", format!("{} has no unit {}", facility.id, row.unit)));
-    }
+    let facility = facility_with_unit(at_line, reference, &row.facility, &row.unit)?;
     let youth = at_line.flag("youth", &row.youth)?;
     let booked_on = at_line.day("booked_days_ago", -row.booked_days_ago, today)?;
     let release_date = at_line.day_opt("release_in_days", row.release_in_days, today)?;
@@ -284,14 +296,7 @@ fn roster_record(
         part2: at_line.flag("part2", &row.part2)?,
     };
     let contact = |field: &str, id: &str, kinds: &[ContactKind]| {
-        if id.is_empty() {
-            return Ok(None);
-        }
-        match reference.contact(id) {
-            Some(c) if kinds.contains(&c.kind) => Ok(Some(Arc::new(c.clone()))),
-            Some(c) => Err(at_line.error(field, format!("{id} is a {}", c.kind.label()))),
-            None => Err(at_line.error(field, format!("{id} is not in directory.csv"))),
-        }
+        directory_contact(at_line, reference, field, id, kinds)
     };
     // An ECM provider doing in-reach can be the pre-release care manager as well.
     let managers = [ContactKind::PreReleaseCm, ContactKind::EcmProvider];
@@ -373,6 +378,149 @@ fn roster_record(
     Ok(r)
 }
 
+/// Someone released `released_days_ago`: the record as it stood that day, and a dated `Done`
+/// mark for each measured milestone that was done, which is when the measures count it.
+fn released_record(
+    at_line: &Line,
+    row: ReleasedRow,
+    reference: &Reference,
+    today: NaiveDate,
+    next_id: &mut impl FnMut() -> i64,
+) -> Result<PersonRecord, DemoError> {
+    let facility = facility_with_unit(at_line, reference, &row.facility, &row.unit)?;
+    if row.released_days_ago < 0 || row.released_days_ago >= row.booked_days_ago {
+        return Err(at_line.error(
+            "released_days_ago",
+            "must be today or earlier, and after booked_days_ago",
+        ));
+    }
+    let released_on = at_line.day("released_days_ago", -row.released_days_ago, today)?;
+    let expected = row.expected_days_ago.map(|d| -d);
+    let person = Person {
+        id: person_id(&row.booking_id),
+        booking_id: at_line.text("booking_id", &row.booking_id)?,
+        name: PersonName::new(at_line.text("last", &row.last)?, row.first.clone()),
+        date_of_birth: Some(date_of_birth(at_line, row.age, &row.birthday, today)?),
+        facility: Arc::new(facility.clone()),
+        unit: row.unit.clone(),
+        youth: at_line.flag("youth", &row.youth)?,
+        booked_on: at_line.day("booked_days_ago", -row.booked_days_ago, today)?,
+        custody: CustodyStatus::Released,
+        released_on: Some(released_on),
+    };
+    let certainty = match at_line.code_opt::<Certainty>("certainty", &row.certainty)? {
+        Some(c) => c,
+        None if expected.is_none() => Certainty::Unknown,
+        None => return Err(at_line.error("certainty", "required when the date is known")),
+    };
+    let release = ReleaseDate {
+        date: at_line.day_opt("expected_days_ago", expected, today)?,
+        certainty,
+        kind: at_line.code_opt::<ReleaseType>("release_type", &row.release_type)?,
+        source: expected.map(|_| ReleaseSource::JailManagementSystem),
+    };
+    let mut r = PersonRecord::new(person, release);
+    r.medi_cal = MediCal {
+        status: at_line.code::<MediCalStatus>("medi_cal", &row.medi_cal)?,
+        mcp_name: Some(row.mcp.clone()).filter(|m| !m.is_empty()),
+        former_foster_youth: false,
+    };
+    r.screening = Screening {
+        result: at_line.code::<ScreeningResult>("screening", &row.screening)?,
+        needs: at_line
+            .list::<HealthNeed>("needs", &row.needs)?
+            .into_iter()
+            .collect(),
+    };
+    let contact = |field: &str, id: &str, kinds: &[ContactKind]| {
+        directory_contact(at_line, reference, field, id, kinds)
+    };
+    let managers = [ContactKind::PreReleaseCm, ContactKind::EcmProvider];
+    r.care_team = CareTeam {
+        pre_release_cm: contact("pre_cm", &row.pre_cm, &managers)?,
+        post_release_ecm: contact("post_ecm", &row.post_ecm, &[ContactKind::EcmProvider])?,
+        probation_officer: None,
+        behavioral_health: None,
+    };
+    r.care_plan = at_line.code::<CarePlanStatus>("care_plan", &row.care_plan)?;
+    r.warm_handoff = WarmHandoff {
+        status: at_line.code::<WarmHandoffStatus>("handoff", &row.handoff)?,
+        scheduled_on: None,
+    };
+    r.naloxone = at_line.code_opt::<NaloxoneStatus>("naloxone", &row.naloxone)?;
+    r.transport = Transport {
+        status: TransportStatus::Arranged,
+        note: String::new(),
+    };
+    for (recipient, status) in
+        at_line.pairs::<Recipient, NotificationStatus>("notifications", &row.notifications)?
+    {
+        r.notifications.push(Notification { recipient, status });
+    }
+    // A milestone done must say when, and a date needs a milestone done: either alone would
+    // make the measures count someone on time or late by accident.
+    let done = [
+        (
+            MilestoneCode::Screening,
+            "screened_days_ago",
+            r.screening.result.is_complete(),
+            row.screened_days_ago,
+        ),
+        (
+            MilestoneCode::CareManager,
+            "cm_days_ago",
+            r.care_team.pre_release_cm.is_some(),
+            row.cm_days_ago,
+        ),
+        (
+            MilestoneCode::CarePlan,
+            "plan_days_ago",
+            r.care_plan.is_complete(),
+            row.plan_days_ago,
+        ),
+        (
+            MilestoneCode::WarmHandoff,
+            "handoff_days_ago",
+            matches!(
+                r.warm_handoff.status,
+                WarmHandoffStatus::Completed | WarmHandoffStatus::CompletedWithoutClient
+            ),
+            row.handoff_days_ago,
+        ),
+    ];
+    for (milestone, field, is_done, days_ago) in done {
+        match (is_done, days_ago) {
+            (true, Some(days)) if days >= row.released_days_ago => r.marks.push(MilestoneMark {
+                milestone,
+                kind: MarkKind::Done,
+                by: reference.login_for(milestone.owner()),
+                on: at_line.day(field, -days, today)?,
+            }),
+            (true, Some(_)) => return Err(at_line.error(field, "after the release")),
+            (true, None) => return Err(at_line.error(field, "required when it was done")),
+            (false, Some(_)) => return Err(at_line.error(field, "given, but it was not done")),
+            (false, None) => {}
+        }
+    }
+    if let Some(milestone) =
+        at_line.code_opt::<MilestoneCode>("barrier_milestone", &row.barrier_milestone)?
+    {
+        r.barriers.push(Barrier {
+            id: next_id(),
+            milestone,
+            reason: at_line.code::<BarrierReason>("barrier_reason", &row.barrier_reason)?,
+            text: row.barrier_text.clone(),
+            opened_on: at_line.day(
+                "barrier_days_ago",
+                -row.barrier_days_ago.unwrap_or(row.released_days_ago),
+                today,
+            )?,
+            resolved_on: None,
+        });
+    }
+    Ok(r)
+}
+
 /// `age` years old today, born on `birthday` (`MM-DD`); 29 February falls back to the 28th.
 fn date_of_birth(
     at_line: &Line,
@@ -421,6 +569,42 @@ fn history_change(
         acknowledged_by: acknowledged.as_ref().map(|c| c.by.clone()),
         acknowledged_at: acknowledged.map(|c| c.at),
     })
+}
+
+/// The row's facility, checked to have the row's housing unit.
+fn facility_with_unit<'r>(
+    at_line: &Line,
+    reference: &'r Reference,
+    facility: &str,
+    unit: &str,
+) -> Result<&'r Facility, DemoError> {
+    let (found, units) = reference
+        .facilities
+        .iter()
+        .find(|(f, _)| f.id == facility)
+        .ok_or_else(|| at_line.error("facility", format!("unknown facility {facility}")))?;
+    if !units.iter().any(|u| u == unit) {
+        return Err(at_line.error("unit", format!("{} has no unit {unit}", found.id)));
+    }
+    Ok(found)
+}
+
+/// A care-team slot from the directory: empty, or a contact of one of `kinds`.
+fn directory_contact(
+    at_line: &Line,
+    reference: &Reference,
+    field: &str,
+    id: &str,
+    kinds: &[ContactKind],
+) -> Result<Option<Arc<Contact>>, DemoError> {
+    if id.is_empty() {
+        return Ok(None);
+    }
+    match reference.contact(id) {
+        Some(c) if kinds.contains(&c.kind) => Ok(Some(Arc::new(c.clone()))),
+        Some(c) => Err(at_line.error(field, format!("{id} is a {}", c.kind.label()))),
+        None => Err(at_line.error(field, format!("{id} is not in directory.csv"))),
+    }
 }
 
 /// Where a row came from, so that every problem names file, line and field.
@@ -665,6 +849,41 @@ struct RosterRow {
     barrier_days_ago: Option<i64>,
     barrier_text: String,
     note: String,
+}
+
+#[derive(Deserialize)]
+struct ReleasedRow {
+    booking_id: String,
+    last: String,
+    first: String,
+    age: u32,
+    birthday: String,
+    facility: String,
+    unit: String,
+    youth: String,
+    booked_days_ago: i64,
+    expected_days_ago: Option<i64>,
+    certainty: String,
+    release_type: String,
+    released_days_ago: i64,
+    medi_cal: String,
+    mcp: String,
+    screening: String,
+    needs: String,
+    screened_days_ago: Option<i64>,
+    pre_cm: String,
+    post_ecm: String,
+    cm_days_ago: Option<i64>,
+    care_plan: String,
+    plan_days_ago: Option<i64>,
+    handoff: String,
+    handoff_days_ago: Option<i64>,
+    naloxone: String,
+    notifications: String,
+    barrier_milestone: String,
+    barrier_reason: String,
+    barrier_days_ago: Option<i64>,
+    barrier_text: String,
 }
 
 #[derive(Deserialize)]

@@ -128,6 +128,7 @@ pub fn synthetic_data(n: usize, today: NaiveDate, seed: u64) -> Result<SeedData,
         contacts: reference.contacts.clone(),
         users: reference.users.clone(),
         records,
+        released: Vec::new(),
     })
 }
 

@@ -135,4 +135,9 @@ pub struct SeedData {
     pub contacts: Vec<super::Contact>,
     pub users: Vec<StaffUser>,
     pub records: Vec<PersonRecord>,
+    /// People already released (custody `released`, `released_on` set), seeded with a backdated
+    /// booking and release in the audit trail so the program measures have history. Each done
+    /// milestone carries a dated `Done` mark: the day the measures count it as done.
+    #[serde(default)]
+    pub released: Vec<PersonRecord>,
 }

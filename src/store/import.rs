@@ -907,7 +907,7 @@ fn depart(
 
 /// What the program measures on release day, from the record as it stands (API.md
 /// `person_released`).
-fn release_facts(w: &Writer<'_>, head: &Head, on: NaiveDate) -> Result<Value> {
+pub(super) fn release_facts(w: &Writer<'_>, head: &Head, on: NaiveDate) -> Result<Value> {
     let one = |sql: &str| -> Result<bool> {
         w.tx.prepare_cached(sql)
             .and_then(|mut s| s.query_row([&head.id], |r| r.get(0)))

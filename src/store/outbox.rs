@@ -279,6 +279,11 @@ impl<'a> Writer<'a> {
     }
 
     pub fn audit(&self, row: &AuditRow<'_>) -> Result<i64> {
+        self.audit_at(row, &self.now_ts())
+    }
+
+    /// An audit row stamped `at` rather than now: only seeding writes history it did not see.
+    pub fn audit_at(&self, row: &AuditRow<'_>, at: &str) -> Result<i64> {
         let json = |v: &Option<Value>| v.as_ref().map(Value::to_string);
         self.tx
             .prepare_cached(
@@ -289,7 +294,7 @@ impl<'a> Writer<'a> {
             )
             .and_then(|mut s| {
                 s.execute(params![
-                    self.now_ts(),
+                    at,
                     self.actor.login,
                     self.actor.role.code(),
                     self.actor.via,

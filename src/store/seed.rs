@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use rusqlite::params;
 use serde_json::json;
 
@@ -9,7 +10,7 @@ use super::codec::{date, opt_date, ts};
 use super::commands::needs_json;
 use super::error::SqlContext;
 use super::outbox::{AuditRow, Event, Head, Writer};
-use super::{Actor, Result, Store};
+use super::{Actor, Result, Store, StoreError};
 use crate::domain::events::EventType;
 use crate::domain::role::Context;
 use crate::domain::{Contact, Facility, PersonRecord, ReleaseDate, ReleaseSource, SeedData};
@@ -38,29 +39,26 @@ impl Store {
             }
             let mut facilities: BTreeMap<&str, &Facility> = BTreeMap::new();
             let mut contacts: BTreeMap<&str, &Contact> = BTreeMap::new();
+            let everyone = || data.records.iter().chain(&data.released);
             for f in data
                 .facilities
                 .iter()
-                .chain(data.records.iter().map(|r| &*r.person.facility))
+                .chain(everyone().map(|r| &*r.person.facility))
             {
                 facilities.entry(&f.id).or_insert(f);
             }
-            for c in data
-                .contacts
-                .iter()
-                .chain(data.records.iter().flat_map(|r| {
-                    let t = &r.care_team;
-                    [
-                        &t.pre_release_cm,
-                        &t.post_release_ecm,
-                        &t.probation_officer,
-                        &t.behavioral_health,
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .map(|c| &**c)
-                }))
-            {
+            for c in data.contacts.iter().chain(everyone().flat_map(|r| {
+                let t = &r.care_team;
+                [
+                    &t.pre_release_cm,
+                    &t.post_release_ecm,
+                    &t.probation_officer,
+                    &t.behavioral_health,
+                ]
+                .into_iter()
+                .flatten()
+                .map(|c| &**c)
+            })) {
                 contacts.entry(&c.id).or_insert(c);
             }
             upsert_directory(w, facilities.values().copied(), contacts.values().copied())?;
@@ -90,27 +88,41 @@ impl Store {
                     "facilities": facilities.len(),
                     "contacts": contacts.len(),
                     "users": data.users.len(),
-                    "persons": data.records.len(),
+                    "persons": data.records.len() + data.released.len(),
                 })),
                 reason: None,
             })?;
             // In key order, every index and clustered child table grows at its end instead of
             // splitting pages all over: several times fewer B-tree moves for a big roster.
-            let mut in_order: Vec<&PersonRecord> = data.records.iter().collect();
-            in_order.sort_unstable_by(|a, b| a.person.id.cmp(&b.person.id));
-            for record in in_order {
+            let mut in_order: Vec<(&PersonRecord, bool)> = data
+                .records
+                .iter()
+                .map(|r| (r, false))
+                .chain(data.released.iter().map(|r| (r, true)))
+                .collect();
+            in_order.sort_unstable_by(|a, b| a.0.person.id.cmp(&b.0.person.id));
+            for (record, released) in in_order {
                 let head = insert_record(w, record)?;
                 let p = &record.person;
                 let release = release_json(&record.release);
-                w.audit(&AuditRow {
-                    person_id: Some(&head.id),
-                    kind: "person_booked",
-                    entity: "person",
-                    entity_id: Some(head.id.clone()),
-                    before: None,
-                    after: Some(json!({"booking_id": p.booking_id, "release": release})),
-                    reason: Some("seeded".into()),
-                })?;
+                // Someone already released was booked long before this seed: the trail says so.
+                let booked_at = if released {
+                    at_nine(p.booked_on).unwrap_or_else(|| w.now_ts())
+                } else {
+                    w.now_ts()
+                };
+                w.audit_at(
+                    &AuditRow {
+                        person_id: Some(&head.id),
+                        kind: "person_booked",
+                        entity: "person",
+                        entity_id: Some(head.id.clone()),
+                        before: None,
+                        after: Some(json!({"booking_id": p.booking_id, "release": release})),
+                        reason: Some("seeded".into()),
+                    },
+                    &booked_at,
+                )?;
                 // The hub needs who the person is to match them with plan members; diagnoses
                 // and medications travel only in their own events.
                 let event = Event {
@@ -128,10 +140,51 @@ impl Store {
                     part2: false,
                 };
                 w.first_event(&head, &event)?;
+                if released {
+                    seed_release(w, &head, record)?;
+                }
             }
             Ok(())
         })
     }
+}
+
+/// `day` at 09:00 UTC, as an audit timestamp.
+fn at_nine(day: NaiveDate) -> Option<String> {
+    day.and_hms_opt(9, 0, 0).map(|t| ts(t.and_utc()))
+}
+
+/// The release of someone seeded as released: the audit row `roster confirm released` writes,
+/// dated the day they left, and the `person_released` event with the facts measured that day.
+fn seed_release(w: &Writer<'_>, head: &Head, record: &PersonRecord) -> Result<()> {
+    let Some(on) = record.person.released_on else {
+        return Err(StoreError::invalid(format!(
+            "booking {} is seeded as released without a release day",
+            record.person.booking_id
+        )));
+    };
+    let at = on
+        .and_hms_opt(12, 0, 0)
+        .map_or_else(|| w.now_ts(), |t| ts(t.and_utc()));
+    w.audit_at(
+        &AuditRow {
+            person_id: Some(&head.id),
+            kind: "person_released",
+            entity: "person",
+            entity_id: Some(head.id.clone()),
+            before: Some(json!({"custody": "in_custody", "released_on": null})),
+            after: Some(json!({"custody": record.person.custody.code(), "released_on": date(on)})),
+            reason: Some("seeded".into()),
+        },
+        &at,
+    )?;
+    let event = Event {
+        kind: EventType::PersonReleased,
+        data: super::import::release_facts(w, head, on)?,
+        part2: false,
+    };
+    w.event(head, &event)?;
+    Ok(())
 }
 
 fn upsert_directory<'a>(

@@ -94,6 +94,7 @@ pub fn build(dir: &Path) -> std::path::PathBuf {
             ],
             users: vec![],
             records: vec![p1, p3],
+            released: vec![],
         },
     )
     .unwrap();

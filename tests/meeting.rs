@@ -14,7 +14,7 @@ use reentry_board::clock::FixedClock;
 use reentry_board::domain::*;
 use reentry_board::meeting::{self, Attendee, MeetingRecord, Review, Task, Why};
 use reentry_board::store::*;
-use support::records::{d, facility, person};
+use support::records::{d, facility};
 
 const TODAY: &str = "2026-06-01";
 
@@ -31,25 +31,7 @@ fn records() -> Vec<PersonRecord> {
         raised_at: d("2026-05-30").and_hms_opt(9, 0, 0).unwrap().and_utc(),
         status: FlagStatus::Open,
     };
-    let mut p1 = person(1, "2026-05-20", Some("2026-06-06"));
-    p1.medications = vec![Medication {
-        id: 1,
-        name: "Buprenorphine".into(),
-        class: MedClass::MatOud,
-        long_acting_injectable: false,
-        next_dose: None,
-        supply: SupplyStatus::ToOrder,
-        confirmed: None,
-        version: 1,
-    }];
-    let mut p2 = person(2, "2026-05-01", Some("2026-12-18"));
-    p2.date_flags = vec![flag.clone()];
-    let p3 = person(3, "2025-01-01", Some("2026-07-31"));
-    let p4 = person(4, "2026-05-25", None);
-    let p5 = person(5, "2026-05-30", Some("2026-12-18"));
-    let mut p6 = person(6, "2026-05-20", Some("2026-06-03"));
-    p6.date_flags = vec![flag];
-    vec![p1, p2, p3, p4, p5, p6]
+    support::records::agenda_people(flag)
 }
 
 fn build(dir: &Path) -> PathBuf {

@@ -351,22 +351,17 @@ fn roster_record(
             on: yesterday,
         });
     }
-    if let Some(milestone) =
-        at_line.code_opt::<MilestoneCode>("barrier_milestone", &row.barrier_milestone)?
-    {
-        r.barriers.push(Barrier {
-            id: next_id(),
-            milestone,
-            reason: at_line.code::<BarrierReason>("barrier_reason", &row.barrier_reason)?,
-            text: row.barrier_text.clone(),
-            opened_on: at_line.day(
-                "barrier_days_ago",
-                -row.barrier_days_ago.unwrap_or(0),
-                today,
-            )?,
-            resolved_on: None,
-        });
-    }
+    r.barriers.extend(open_barrier(
+        at_line,
+        [
+            &row.barrier_milestone,
+            &row.barrier_reason,
+            &row.barrier_text,
+        ],
+        row.barrier_days_ago.unwrap_or(0),
+        today,
+        next_id,
+    )?);
     if !row.note.is_empty() {
         r.notes.push(Note {
             id: next_id(),
@@ -502,22 +497,17 @@ fn released_record(
             (false, None) => {}
         }
     }
-    if let Some(milestone) =
-        at_line.code_opt::<MilestoneCode>("barrier_milestone", &row.barrier_milestone)?
-    {
-        r.barriers.push(Barrier {
-            id: next_id(),
-            milestone,
-            reason: at_line.code::<BarrierReason>("barrier_reason", &row.barrier_reason)?,
-            text: row.barrier_text.clone(),
-            opened_on: at_line.day(
-                "barrier_days_ago",
-                -row.barrier_days_ago.unwrap_or(row.released_days_ago),
-                today,
-            )?,
-            resolved_on: None,
-        });
-    }
+    r.barriers.extend(open_barrier(
+        at_line,
+        [
+            &row.barrier_milestone,
+            &row.barrier_reason,
+            &row.barrier_text,
+        ],
+        row.barrier_days_ago.unwrap_or(row.released_days_ago),
+        today,
+        next_id,
+    )?);
     Ok(r)
 }
 
@@ -569,6 +559,27 @@ fn history_change(
         acknowledged_by: acknowledged.as_ref().map(|c| c.by.clone()),
         acknowledged_at: acknowledged.map(|c| c.at),
     })
+}
+
+/// The row's open barrier, if its `barrier_milestone` is filled: [milestone, reason, text].
+fn open_barrier(
+    at_line: &Line,
+    [milestone, reason, text]: [&String; 3],
+    days_ago: i64,
+    today: NaiveDate,
+    next_id: &mut impl FnMut() -> i64,
+) -> Result<Option<Barrier>, DemoError> {
+    let Some(milestone) = at_line.code_opt::<MilestoneCode>("barrier_milestone", milestone)? else {
+        return Ok(None);
+    };
+    Ok(Some(Barrier {
+        id: next_id(),
+        milestone,
+        reason: at_line.code::<BarrierReason>("barrier_reason", reason)?,
+        text: text.clone(),
+        opened_on: at_line.day("barrier_days_ago", -days_ago, today)?,
+        resolved_on: None,
+    }))
 }
 
 /// The row's facility, checked to have the row's housing unit.

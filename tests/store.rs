@@ -1886,11 +1886,48 @@ fn remove_dme_needs_a_reason_and_writes_one_audit_row_and_one_event() {
     assert_eq!(payload["data"]["status"], "not_needed");
     assert_eq!(payload["data"]["kind"], "Walker");
     reentry_board::hub::schemas::validate(&payload).unwrap();
-    // Gone is gone: a second removal names the missing item and writes nothing.
+    // Gone is gone: a second removal is a conflict naming who removed it, and writes nothing.
     let before = counts(&store);
     let err = store
         .apply(&cm, remove(walker.version + 1, "again"))
         .unwrap_err();
-    assert!(err.to_string().contains("no dme item"), "{err}");
+    match &err {
+        StoreError::Conflict {
+            changed_by, what, ..
+        } => {
+            assert_eq!(changed_by, "cm1");
+            assert!(what.contains("(removed)"), "{err}");
+        }
+        other => panic!("expected a conflict, got {other}"),
+    }
     assert_eq!(counts(&store), before);
+
+    // A new item never takes the removed one's number, so a stale edit of the walker (read
+    // before it was removed) cannot land on it.
+    store
+        .apply(
+            &cm,
+            AddDme {
+                person_id: PID.into(),
+                item: "Cane".into(),
+                status: DmeStatus::Identified,
+            },
+        )
+        .unwrap();
+    let cane = record(&store).dme[0].clone();
+    assert_ne!(cane.id, walker.id);
+    let err = store
+        .apply(
+            &cm,
+            SetDmeStatus {
+                person_id: PID.into(),
+                dme_id: walker.id,
+                version: walker.version,
+                status: DmeStatus::Ordered,
+                reason: String::new(),
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+    assert_eq!(record(&store).dme[0].status, DmeStatus::Identified);
 }

@@ -71,7 +71,7 @@ fn random_edit(
     let id = &ids[rng.random_range(0..ids.len())];
     let r = store.load_record(id).unwrap().unwrap();
     let coord = coordinator();
-    match rng.random_range(0..6) {
+    match rng.random_range(0..7) {
         0 => (
             coord,
             ChangeReleaseDate {
@@ -119,7 +119,32 @@ fn random_edit(
             }
             .into(),
         ),
-        4 => (
+        4 => {
+            // Items come and go: add one, or take out one entered by mistake (with a reason).
+            let nurse = Actor::new("nurse1", Role::Nurse);
+            match r.dme.first() {
+                Some(item) if rng.random_bool(0.5) => (
+                    nurse,
+                    RemoveDme {
+                        person_id: id.clone(),
+                        dme_id: item.id,
+                        version: item.version,
+                        reason: "entered twice".into(),
+                    }
+                    .into(),
+                ),
+                _ => (
+                    nurse,
+                    AddDme {
+                        person_id: id.clone(),
+                        item: "walker".into(),
+                        status: DmeStatus::Identified,
+                    }
+                    .into(),
+                ),
+            }
+        }
+        5 => (
             coord,
             AddAppointment {
                 person_id: id.clone(),

@@ -246,6 +246,17 @@ impl<'a> Writer<'a> {
             })
             .ctx("reading the item version")?;
         let Some((version, changed_by, changed_at)) = found else {
+            // Someone removed it since it was read: that is a conflict to reload, not bad input.
+            if let Some((changed_by, changed_at)) = self.removal(table, head, item_id)? {
+                return Err(StoreError::Conflict {
+                    changed_by,
+                    changed_at,
+                    what: format!(
+                        "{table} item {item_id} of booking {} (removed)",
+                        head.booking_id
+                    ),
+                });
+            }
             return Err(StoreError::invalid(format!(
                 "no {table} item {item_id} for booking {}",
                 head.booking_id
@@ -268,14 +279,53 @@ impl<'a> Writer<'a> {
         Ok(version + 1)
     }
 
-    /// The next id of a person's child row: ids are per person.
+    /// The next id of a person's child row: ids are per person, and never given again after a
+    /// removal, so a stale edit of a removed item cannot land on a new one with its number.
     pub fn next_child_id(&self, table: &'static str, person_id: &str) -> Result<i64> {
-        self.tx
+        let next: i64 = self
+            .tx
             .prepare_cached(&format!(
                 "SELECT COALESCE(MAX(id), 0) + 1 FROM {table} WHERE person_id = ?1"
             ))
             .and_then(|mut s| s.query_row([person_id], |r| r.get(0)))
-            .ctx("numbering a new row")
+            .ctx("numbering a new row")?;
+        let Some(kind) = removed_kind(table) else {
+            return Ok(next);
+        };
+        let after_removed: i64 = self
+            .tx
+            .prepare_cached(
+                "SELECT COALESCE(MAX(CAST(entity_id AS INTEGER)), 0) + 1 FROM audit
+                 WHERE person_id = ?1 AND kind = ?2",
+            )
+            .and_then(|mut s| s.query_row(params![person_id, kind], |r| r.get(0)))
+            .ctx("numbering a new row")?;
+        Ok(next.max(after_removed))
+    }
+
+    /// Who removed a medication or DME item, and when (from its audit row).
+    fn removal(
+        &self,
+        table: &'static str,
+        head: &Head,
+        item_id: i64,
+    ) -> Result<Option<(String, String)>> {
+        let Some(kind) = removed_kind(table) else {
+            return Ok(None);
+        };
+        self.tx
+            .prepare_cached(
+                "SELECT actor, at FROM audit
+                 WHERE person_id = ?1 AND kind = ?2 AND entity_id = ?3
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![head.id, kind, item_id.to_string()], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+            })
+            .ctx("looking for the item's removal")
     }
 
     pub fn audit(&self, row: &AuditRow<'_>) -> Result<i64> {
@@ -403,5 +453,14 @@ impl<'a> Writer<'a> {
             audit_id,
             event_id,
         })
+    }
+}
+
+/// The audit kind that records taking a row of `table` out (the rows are deleted).
+fn removed_kind(table: &str) -> Option<&'static str> {
+    match table {
+        "medications" => Some("medication_removed"),
+        "dme" => Some("dme_removed"),
+        _ => None,
     }
 }

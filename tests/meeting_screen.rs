@@ -594,3 +594,34 @@ fn the_board_stays_silent_on_ticks_and_leaving_can_discard() {
     assert_eq!(s.source.0.last_meeting_end().unwrap(), None);
     let _ = s.source.open_tasks().unwrap();
 }
+
+#[test]
+fn quitting_stores_a_meeting_with_something_recorded_and_drops_an_empty_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = build(dir.path());
+
+    // A stray M then q: nothing recorded, nothing stored, the "last meeting" does not move.
+    let mut s = Session::open(&path, "coord", Role::Coordinator, |_| {});
+    s.act(Action::OpenMeeting);
+    s.act(Action::Quit);
+    assert!(s.app.should_quit());
+    assert_eq!(s.source.0.last_meeting_end().unwrap(), None);
+
+    // One decision, then Ctrl+C (the same Quit action): the meeting is stored on the way out.
+    let mut s = Session::open(&path, "coord", Role::Coordinator, |_| {});
+    s.act(Action::OpenMeeting);
+    s.key(MeetingKey::Decision);
+    s.type_text("Bridge script to the community pharmacy");
+    s.act(Action::DialogSubmit);
+    s.act(Action::Quit);
+    assert!(s.app.should_quit());
+    assert!(s.source.0.last_meeting_end().unwrap().is_some());
+    let m = read::minutes(&s.source.0, Some(d(TODAY))).unwrap().unwrap();
+    let mut md = Vec::new();
+    minutes::markdown(&mut md, &m).unwrap();
+    let md = String::from_utf8(md).unwrap();
+    assert!(
+        md.contains("Bridge script to the community pharmacy"),
+        "{md}"
+    );
+}

@@ -152,7 +152,10 @@ impl App {
 
     pub fn update(&mut self, action: Action) {
         match action {
-            Action::Quit => self.quit = true,
+            Action::Quit => {
+                self.store_meeting_on_quit();
+                self.quit = true;
+            }
             Action::Resized { width, height } => {
                 self.size = (width, height);
                 self.scroll_to_selection();

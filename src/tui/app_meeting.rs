@@ -266,6 +266,18 @@ impl App {
         self.end_meeting();
     }
 
+    /// Quitting (`q`, Ctrl+C) while a meeting holds decisions, tasks or reviews stores it first,
+    /// as the idle lock does: a meeting's work is never lost to one key. An empty meeting is
+    /// not stored, so a stray `M` then `q` does not move the board's "last meeting".
+    pub(super) fn store_meeting_on_quit(&mut self) {
+        let Some(meeting) = self.meeting.as_ref() else {
+            return;
+        };
+        if meeting.counts() != (0, 0, 0) && self.meeting_state().is_ok() {
+            self.end_meeting();
+        }
+    }
+
     fn end_meeting(&mut self) {
         if let Err(why) = self.meeting_state() {
             self.notice = Some(format!("The meeting cannot be stored: {why}."));

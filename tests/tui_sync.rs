@@ -39,15 +39,36 @@ fn screen_text(app: &App, width: u16, height: u16) -> String {
     out
 }
 
-#[test]
-fn header_marks_and_panel_retry_and_discard_are_audited() {
-    let dir = TempDir::new().unwrap();
+/// A database seeded with the demo fixtures on a fixed day, as the coordinator.
+fn demo_store(dir: &TempDir) -> (std::path::PathBuf, Arc<dyn Clock>, Store) {
     let path = dir.path().join("board.db");
     let clock: Arc<dyn Clock> = Arc::new(FixedClock::on(today()));
     let mut store = Store::create(&path, clock.clone()).unwrap();
     let data = reentry_board::demo::fixture_data(today()).unwrap();
-    let coord = Actor::new("coord.patel", Role::Coordinator);
-    store.seed(&coord, &data).unwrap();
+    store
+        .seed(&Actor::new("coord.patel", Role::Coordinator), &data)
+        .unwrap();
+    (path, clock, store)
+}
+
+/// The coordinator's board on its own connection at 80x24.
+fn coordinator_board(path: &std::path::Path, clock: &Arc<dyn Clock>) -> (StoreSource, Seen, App) {
+    let mut source = StoreSource(Store::open(path, clock.clone()).unwrap());
+    let mut options = TuiOptions::new("Test", "coord.patel (coordinator)", Role::Coordinator);
+    options.actor = Actor::new("coord.patel", Role::Coordinator);
+    let seen = Seen::new(&mut source, clock.as_ref()).unwrap();
+    let mut app = App::new(options, source.load().unwrap(), today(), clock.now());
+    app.update(Action::Resized {
+        width: 80,
+        height: 24,
+    });
+    (source, seen, app)
+}
+
+#[test]
+fn header_marks_and_panel_retry_and_discard_are_audited() {
+    let dir = TempDir::new().unwrap();
+    let (path, clock, mut store) = demo_store(&dir);
     // The hub refused two events for good.
     let claimed = store.claim_due(clock.now(), 2).unwrap();
     assert_eq!(claimed.len(), 2);
@@ -64,15 +85,7 @@ fn header_marks_and_panel_retry_and_discard_are_audited() {
         .collect();
     store.record_deliveries(clock.now(), &outcomes).unwrap();
 
-    let mut source = StoreSource(Store::open(&path, clock.clone()).unwrap());
-    let mut options = TuiOptions::new("Test", "coord.patel (coordinator)", Role::Coordinator);
-    options.actor = coord.clone();
-    let mut seen = Seen::new(&mut source, clock.as_ref()).unwrap();
-    let mut app = App::new(options, source.load().unwrap(), today(), clock.now());
-    app.update(Action::Resized {
-        width: 80,
-        height: 24,
-    });
+    let (mut source, mut seen, mut app) = coordinator_board(&path, &clock);
     let action = seen
         .sync
         .check(&mut source, clock.now())
@@ -140,23 +153,10 @@ fn header_marks_and_panel_retry_and_discard_are_audited() {
 #[test]
 fn a_paused_sender_is_resumed_from_the_panel_and_audited() {
     let dir = TempDir::new().unwrap();
-    let path = dir.path().join("board.db");
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock::on(today()));
-    let mut store = Store::create(&path, clock.clone()).unwrap();
-    let data = reentry_board::demo::fixture_data(today()).unwrap();
-    let coord = Actor::new("coord.patel", Role::Coordinator);
-    store.seed(&coord, &data).unwrap();
+    let (path, clock, mut store) = demo_store(&dir);
     store.pause_sync(clock.now(), "401 unauthorized").unwrap();
 
-    let mut source = StoreSource(Store::open(&path, clock.clone()).unwrap());
-    let mut options = TuiOptions::new("Test", "coord.patel (coordinator)", Role::Coordinator);
-    options.actor = coord.clone();
-    let mut seen = Seen::new(&mut source, clock.as_ref()).unwrap();
-    let mut app = App::new(options, source.load().unwrap(), today(), clock.now());
-    app.update(Action::Resized {
-        width: 80,
-        height: 24,
-    });
+    let (mut source, mut seen, mut app) = coordinator_board(&path, &clock);
     let action = seen.sync.check(&mut source, clock.now()).unwrap();
     app.update(action);
     let mut act = |app: &mut App, action: Action| {

@@ -706,8 +706,9 @@ fn book(
     Ok(head)
 }
 
-/// The feed's statement about a release, as `persons.feed_release` keeps it.
-fn feed_release(date: Option<&str>, certainty: Option<&str>) -> String {
+/// The feed's statement about a release, as `persons.feed_release` keeps it (migration 0005
+/// writes the same shape in SQL).
+pub(super) fn feed_release(date: Option<&str>, certainty: Option<&str>) -> String {
     format!("{}|{}", date.unwrap_or(""), certainty.unwrap_or(""))
 }
 

@@ -250,10 +250,9 @@ pub(super) fn insert_record(w: &Writer<'_>, rec: &PersonRecord) -> Result<Head> 
     // A date that came from the jail's feed is what the feed said (see migration 0005).
     let feed_release =
         (rec.release.source == Some(ReleaseSource::JailManagementSystem)).then(|| {
-            format!(
-                "{}|{}",
-                opt_date(rec.release.date).unwrap_or_default(),
-                rec.release.certainty.code()
+            super::import::feed_release(
+                opt_date(rec.release.date).as_deref(),
+                Some(rec.release.certainty.code()),
             )
         });
     w.tx.prepare_cached(

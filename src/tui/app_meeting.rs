@@ -266,7 +266,7 @@ impl App {
         self.end_meeting();
     }
 
-    /// Quitting (`q`, Ctrl+C) while a meeting holds decisions, tasks or reviews stores it first,
+    /// Quitting (Ctrl+C; `q` is not bound on the meeting screen) while a meeting holds decisions, tasks or reviews stores it first,
     /// as the idle lock does: a meeting's work is never lost to one key. An empty meeting is
     /// not stored, so a stray `M` then `q` does not move the board's "last meeting".
     pub(super) fn store_meeting_on_quit(&mut self) {

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::anyhow;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Extension, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 
 use super::db::{self, Incoming, Outcome, StoreError};
 use super::faults::{self, Faults};
+use super::openapi;
 use super::problem::{Kind, Problem};
 use super::schemas::{self, EventProblem};
 use super::tokens::{self, Caller};
@@ -80,6 +81,7 @@ pub fn router(state: AppState, faults: Option<Faults>) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     let mut app = Router::new()
         .route("/v1/health", get(health))
+        .route("/v1/openapi.json", get(openapi_json))
         .merge(protected)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -161,6 +163,15 @@ async fn health() -> Response {
         "version": env!("CARGO_PKG_VERSION"),
     }))
     .into_response()
+}
+
+/// The description of this API (docs/openapi.yaml with docs/schemas bundled in): no token, and
+/// nothing in it but the contract.
+async fn openapi_json() -> Response {
+    match openapi::json() {
+        Ok(text) => ([(header::CONTENT_TYPE, "application/json")], text).into_response(),
+        Err(error) => Problem::internal(&error).into_response(),
+    }
 }
 
 async fn not_found() -> Response {
@@ -476,11 +487,33 @@ async fn post_batch_inner(
     Ok(Json(json!({ "results": results, "summary": summary })).into_response())
 }
 
+/// A person id from the path: percent-decoded and an opaque id (docs/API.md section 2), else 400
+/// before any lookup.
+fn person_id_from(path: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
+    let person_id = path.map(|Path(id)| id).map_err(|_| {
+        Problem::new(
+            Kind::BadRequest,
+            "the path does not decode to text (bad percent-encoding)",
+        )
+    })?;
+    if !schemas::is_opaque_id(&person_id) {
+        return Err(Problem::new(
+            Kind::BadRequest,
+            "person_id must be 1-64 of A-Z a-z 0-9 . _ ~ -",
+        ));
+    }
+    Ok(person_id)
+}
+
 async fn get_person(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(person_id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let person_id = match person_id_from(path) {
+        Ok(id) => id,
+        Err(problem) => return problem.into_response(),
+    };
     let facility = caller.facility_id.clone();
     let result = state
         .with_db(move |conn| db::person_view(conn, &facility, &person_id))
@@ -499,8 +532,12 @@ async fn get_person(
 async fn get_cursor(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(person_id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let person_id = match person_id_from(path) {
+        Ok(id) => id,
+        Err(problem) => return problem.into_response(),
+    };
     let facility = caller.facility_id.clone();
     let id = person_id.clone();
     let result = state
@@ -534,10 +571,16 @@ fn query_date(query: &HashMap<String, String>, name: &str) -> Result<Option<Naiv
 async fn get_releases(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(facility_id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Response {
     let result = async {
+        let (Ok(Path(facility_id)), Ok(Query(query))) = (path, query) else {
+            return Err(Problem::new(
+                Kind::BadRequest,
+                "the path or the query does not decode to text (bad percent-encoding)",
+            ));
+        };
         if facility_id != caller.facility_id {
             return Err(Problem::new(
                 Kind::WrongFacility,

@@ -10,6 +10,7 @@ pub mod api;
 pub mod cli;
 pub mod db;
 pub mod faults;
+pub mod openapi;
 pub mod problem;
 pub mod schemas;
 mod server;

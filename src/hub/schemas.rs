@@ -75,6 +75,15 @@ pub const FILES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The opaque-id rule of `common.schema.json#/$defs/opaque_id` (person and facility ids): 1-64 of
+/// `A-Z a-z 0-9 . _ ~ -`, so an id is safe in a URL path without escaping.
+pub fn is_opaque_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._~-".contains(&b))
+}
+
 /// Why an event is not acceptable. Each maps to its own problem type in the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventProblem {
@@ -204,9 +213,8 @@ pub fn check(event: &Value) -> Result<EventType, EventProblem> {
         return Err(EventProblem::UnsupportedVersion(version));
     }
     let mut problems = compiled.envelope.problems(event, "");
-    if let (Some(checked), Some(data @ Value::Object(_))) =
-        (compiled.data.get(&event_type), object.get("data"))
-    {
+    // The envelope leaves `data` to the type's schema, which also requires it to be an object.
+    if let (Some(checked), Some(data)) = (compiled.data.get(&event_type), object.get("data")) {
         problems.extend(checked.problems(data, "/data"));
     }
     if problems.is_empty() {

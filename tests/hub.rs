@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -15,6 +17,7 @@ use reentry_board::cli::{Cli, Command};
 use reentry_board::hub::{self, Faults, RunningHub, ServeOptions, tokens};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::contract::HubContract;
 
 const FACILITY: &str = "county-main-jail";
 const OTHER: &str = "county-youth-center";
@@ -65,6 +68,8 @@ struct Fixture {
     client: reqwest::Client,
     token: String,
     other_token: String,
+    /// Every answer of the hub must match docs/openapi.yaml (checked when the fixture drops).
+    contract: HubContract,
 }
 
 impl Fixture {
@@ -78,6 +83,8 @@ impl Fixture {
         drop(conn);
         let faults = Faults::new();
         let hub = hub::spawn_for_test(db.clone(), faults.clone()).unwrap();
+        let contract = HubContract::responses();
+        contract.watch(&hub);
         Self {
             _dir: dir,
             db,
@@ -86,6 +93,7 @@ impl Fixture {
             client: client(),
             token,
             other_token,
+            contract,
         }
     }
 
@@ -817,6 +825,7 @@ async fn tls_with_a_county_ca() {
         ServeOptions {
             tls: Some(hub::tls_config(&cert, &key).unwrap()),
             faults: None,
+            contract: Some(hub::ContractLog::new()),
         },
     )
     .unwrap();
@@ -859,6 +868,98 @@ async fn tls_with_a_county_ca() {
         "{error:?}"
     );
     running.stop().unwrap();
+}
+
+#[tokio::test]
+async fn the_description_is_served_without_a_token_and_every_answer_keeps_to_it() {
+    let f = Fixture::new();
+    let response = f
+        .client
+        .get(f.url("/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers().get("content-type").unwrap(),
+        "application/json"
+    );
+    let served: Value = response.json().await.unwrap();
+    assert_eq!(&served, hub::openapi::document().unwrap());
+    assert_eq!(served["openapi"], "3.1.0");
+    // Self-contained: a generator loads it from this URL alone.
+    let text = served.to_string();
+    let refs: Vec<&str> = text.split("\"$ref\":\"").skip(1).collect();
+    assert!(refs.len() > 50, "{}", refs.len());
+    assert!(
+        refs.iter().all(|r| r.starts_with("#/")),
+        "a reference outside the document"
+    );
+    assert!(!text.contains(CANARY_NAME) && !text.contains(CANARY_BOOKING));
+    // Every described operation is a route of this hub (none is the 404 of unknown paths).
+    for (method, path) in hub::contract::Contract::get().unwrap().operations() {
+        let url = f.url(
+            &path
+                .replace("{person_id}", "p-1")
+                .replace("{facility_id}", FACILITY),
+        );
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = f
+            .client
+            .request(method.clone(), url)
+            .bearer_auth(&f.token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_ne!(
+            body["detail"], "no such endpoint; see docs/API.md",
+            "{method} {path} is described but not served"
+        );
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+    }
+    f.post(&booked("oa-1", 1100)).await;
+    f.get(&f.token, "/v1/persons/oa-1").await;
+    let (requests, responses) = f.contract.checked();
+    assert!(requests >= 9 && responses >= 9, "{requests} {responses}");
+}
+
+#[tokio::test]
+async fn a_person_id_that_is_not_an_opaque_id_is_a_400_problem() {
+    let f = Fixture::new();
+    let long = "x".repeat(65);
+    for path in [
+        "/v1/persons/a%20b".to_string(),
+        "/v1/persons/a%20b/cursor".to_string(),
+        format!("/v1/persons/{long}"),
+        format!("/v1/persons/{long}/cursor"),
+        // Not UTF-8 once decoded.
+        "/v1/persons/%FF/cursor".to_string(),
+        format!("/v1/facilities/{FACILITY}/releases?from=%FF"),
+    ] {
+        let response = f
+            .client
+            .get(f.url(&path))
+            .bearer_auth(&f.token)
+            .send()
+            .await
+            .unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_problem(
+            status,
+            &headers,
+            &body,
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        );
+    }
+    // The longest id is fine.
+    let (s, b) = f
+        .get(&f.token, &format!("/v1/persons/{}/cursor", &long[..64]))
+        .await;
+    assert_eq!((s, b["last_seq"].as_i64()), (StatusCode::OK, Some(0)));
 }
 
 #[test]

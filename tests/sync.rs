@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt as _;
@@ -24,6 +26,7 @@ use reentry_board::sync::{
     self, Sender, Step, SyncConfig, SyncOverrides, SyncPhase, SyncSettings, SyncStatus,
 };
 use serde_json::Value;
+use support::contract::HubContract;
 
 const FACILITY: &str = "county-main-jail";
 const BIN: &str = env!("CARGO_BIN_EXE_reentry-board");
@@ -48,6 +51,9 @@ struct Setup {
     hub_db: PathBuf,
     token_file: PathBuf,
     token: String,
+    /// What the sender sends and the hub answers must match docs/openapi.yaml (checked when the
+    /// setup drops).
+    contract: HubContract,
 }
 
 impl Setup {
@@ -86,6 +92,7 @@ impl Setup {
             hub_db,
             token_file,
             token,
+            contract: HubContract::requests_and_responses(),
         }
     }
 
@@ -94,7 +101,9 @@ impl Setup {
     }
 
     fn hub(&self, faults: &Faults) -> RunningHub {
-        hub::spawn_for_test(self.hub_db.clone(), faults.clone()).unwrap()
+        let hub = hub::spawn_for_test(self.hub_db.clone(), faults.clone()).unwrap();
+        self.contract.watch(&hub);
+        hub
     }
 
     fn settings(&self, url: &str) -> SyncSettings {
@@ -379,12 +388,16 @@ fn hub_down_with_a_thousand_events_then_up_drains_without_doubles() {
     assert_eq!(setup.states().get("pending"), Some(&1000));
     let words = status.borrow().words(Utc::now(), &Utc);
     assert!(words.starts_with("OFFLINE"), "{words}");
-    let _hub = hub::spawn(
+    let revived = hub::spawn(
         SocketAddr::from(([127, 0, 0, 1], port)),
         setup.hub_db.clone(),
-        ServeOptions::default(),
+        ServeOptions {
+            contract: Some(hub::ContractLog::new()),
+            ..ServeOptions::default()
+        },
     )
     .unwrap();
+    setup.contract.watch(&revived);
     let up = Instant::now();
     wait_for("the backlog to drain", Duration::from_secs(20), || {
         setup.hub_count() == 1000
@@ -404,6 +417,10 @@ fn hub_down_with_a_thousand_events_then_up_drains_without_doubles() {
     drop(background);
     setup.assert_hub_matches_outbox();
     validate_payloads(&setup);
+    // The thousand events went out in batches, each held to docs/openapi.yaml.
+    let (requests, responses) = setup.contract.checked();
+    assert!(requests >= 10 && responses >= 10, "{requests} {responses}");
+    setup.contract.assert_kept();
 }
 
 // 3. 429/503 with Retry-After: no retry before it; a huge one is capped at an hour.
@@ -509,6 +526,7 @@ fn insert_invalid_event(setup: &Setup, person: &str) -> String {
         ],
     )
     .unwrap();
+    setup.contract.planted_invalid(&event_id);
     event_id
 }
 
@@ -713,9 +731,11 @@ fn tls_with_the_county_ca_works_and_another_ca_pauses() {
         ServeOptions {
             tls: Some(hub::tls_config(&cert, &key).unwrap()),
             faults: None,
+            contract: Some(hub::ContractLog::new()),
         },
     )
     .unwrap();
+    setup.contract.watch(&tls_hub);
     let url = tls_hub.url();
     assert!(url.starts_with("https://localhost:"), "{url}");
     let rt = runtime();

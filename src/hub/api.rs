@@ -18,6 +18,7 @@ use chrono::NaiveDate;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
+use super::contract::{self, ContractLog};
 use super::db::{self, Incoming, Outcome, StoreError};
 use super::faults::{self, Faults};
 use super::openapi;
@@ -71,7 +72,7 @@ impl AppState {
 #[derive(Debug, Clone)]
 struct FacilityTag(String);
 
-pub fn router(state: AppState, faults: Option<Faults>) -> Router {
+pub fn router(state: AppState, faults: Option<Faults>, contract: Option<ContractLog>) -> Router {
     let protected = Router::new()
         .route("/v1/events", post(post_event))
         .route("/v1/events:batch", post(post_batch))
@@ -87,6 +88,11 @@ pub fn router(state: AppState, faults: Option<Faults>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state);
+    // Inside the faults: an injected answer stands for a proxy or an overloaded hub, not for
+    // what this hub answers.
+    if let Some(contract) = contract {
+        app = app.layer(middleware::from_fn_with_state(contract, contract::check));
+    }
     if let Some(faults) = faults {
         app = app.layer(middleware::from_fn_with_state(faults, faults::inject));
     }

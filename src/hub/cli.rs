@@ -91,7 +91,13 @@ fn serve(args: &HubServeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     init_stderr_logging();
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let hub = Hub::open(&db_path, ServeOptions { tls, faults: None })?;
+    let hub = Hub::open(
+        &db_path,
+        ServeOptions {
+            tls,
+            ..ServeOptions::default()
+        },
+    )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -4,10 +4,12 @@
 //!   SIGTERM);
 //! - [`spawn`] / [`spawn_for_test`] run it on a thread of its own, for tests in any runtime;
 //! - [`Faults`] injects failures into a running hub (library-only);
+//! - [`ContractLog`] holds a test hub's exchanges to docs/openapi.yaml (library-only);
 //! - [`schemas::validate`] checks an event the way the hub does.
 
 pub mod api;
 pub mod cli;
+pub mod contract;
 pub mod db;
 pub mod faults;
 pub mod openapi;
@@ -26,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use api::{MAX_BATCH, MAX_BODY_BYTES};
+pub use contract::ContractLog;
 pub use faults::Faults;
 pub use server::tls_config;
 
@@ -36,6 +39,8 @@ pub struct ServeOptions {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Fault injection; only tests set it.
     pub faults: Option<Faults>,
+    /// Check every exchange against the OpenAPI description; only tests set it.
+    pub contract: Option<ContractLog>,
 }
 
 /// A hub with its database open, ready to take connections.
@@ -49,7 +54,7 @@ impl Hub {
     pub fn open(db: &Path, options: ServeOptions) -> anyhow::Result<Self> {
         let conn = db::open(db)?;
         Ok(Self {
-            router: api::router(api::AppState::new(conn), options.faults),
+            router: api::router(api::AppState::new(conn), options.faults, options.contract),
             tls: options.tls,
         })
     }
@@ -81,6 +86,7 @@ pub async fn serve(
 pub struct RunningHub {
     addr: SocketAddr,
     tls: bool,
+    contract: Option<ContractLog>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
 }
@@ -97,6 +103,11 @@ impl RunningHub {
         } else {
             format!("http://{}", self.addr)
         }
+    }
+
+    /// What the exchanges so far did against the OpenAPI description, when checked (test hubs).
+    pub fn contract(&self) -> Option<&ContractLog> {
+        self.contract.as_ref()
     }
 
     /// Stops accepting, lets requests in progress finish, and waits for the thread.
@@ -130,6 +141,7 @@ impl Drop for RunningHub {
 /// accepts connections.
 pub fn spawn(addr: SocketAddr, db: PathBuf, options: ServeOptions) -> anyhow::Result<RunningHub> {
     let tls = options.tls.is_some();
+    let contract = options.contract.clone();
     let hub = Hub::open(&db, options)?;
     let std_listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
@@ -159,12 +171,14 @@ pub fn spawn(addr: SocketAddr, db: PathBuf, options: ServeOptions) -> anyhow::Re
     Ok(RunningHub {
         addr,
         tls,
+        contract,
         stop: Some(stop),
         thread: Some(thread),
     })
 }
 
-/// A plain-HTTP hub on 127.0.0.1 and a free port, with these faults.
+/// A plain-HTTP hub on 127.0.0.1 and a free port, with these faults, checking every exchange
+/// against the OpenAPI description ([`RunningHub::contract`]).
 pub fn spawn_for_test(db: PathBuf, faults: Faults) -> anyhow::Result<RunningHub> {
     spawn(
         SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -172,6 +186,7 @@ pub fn spawn_for_test(db: PathBuf, faults: Faults) -> anyhow::Result<RunningHub>
         ServeOptions {
             tls: None,
             faults: Some(faults),
+            contract: Some(ContractLog::new()),
         },
     )
 }

@@ -12,7 +12,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 pub const TYPE_PREFIX: &str = "urn:reentry-board:problem:";
 
 /// Every problem type the contract defines (docs/API.md lists the same).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::EnumIter)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     MalformedJson,
@@ -39,6 +39,11 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, for the tests that hold docs/API.md and docs/openapi.yaml to this list.
+    pub fn all() -> impl Iterator<Item = Kind> {
+        <Self as strum::IntoEnumIterator>::iter()
+    }
+
     pub fn slug(self) -> &'static str {
         match self {
             Self::MalformedJson => "malformed-json",

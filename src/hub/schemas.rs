@@ -388,6 +388,13 @@ mod tests {
                 codes(MediCalStatus::all(), MediCalStatus::code),
             ),
             ("recipient", codes(Recipient::all(), Recipient::code)),
+            (
+                "destination_kind",
+                crate::store::DESTINATION_KINDS
+                    .iter()
+                    .map(|k| k.to_string())
+                    .collect(),
+            ),
         ];
         for (def, domain_codes) in pairs {
             assert_eq!(

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use reentry_board::clock::SystemClock;
 use reentry_board::domain::Role;
-use reentry_board::hub::{self, Faults, tokens};
+use reentry_board::hub::{self, ServeOptions, tokens};
 use reentry_board::store::{Actor, Store};
 use reentry_board::sync::{Sender, Step, SyncConfig, SyncOverrides, SyncSettings};
 
@@ -83,7 +83,13 @@ fn main() {
     // 1. The backlog.
     let db = board(dir.path(), "backlog", "bench-main", 10_000);
     let token = token_file(dir.path(), &hub_db, "bench-main");
-    let running = hub::spawn_for_test(hub_db.clone(), Faults::new()).unwrap();
+    // A hub as served (no faults, no per-exchange contract check of the test hubs).
+    let running = hub::spawn(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        hub_db.clone(),
+        ServeOptions::default(),
+    )
+    .unwrap();
     let url = running.url();
     let start = Instant::now();
     let sent = drain(&db, settings(&url, &token));

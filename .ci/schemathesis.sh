@@ -23,12 +23,12 @@ pick_python() {
   local candidate
   for candidate in ${PYTHON:-} python3.14 python3.13 python3.12 \
     $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV) python3; do
-    if "$candidate" -c 'import sys, venv' >/dev/null 2>&1; then
+    if "$candidate" -c 'import venv, ensurepip' >/dev/null 2>&1; then
       echo "$candidate"
       return
     fi
   done
-  echo "no Python 3 with venv found" >&2
+  echo "no Python 3 with venv and pip found (Debian: apt-get install python3-venv)" >&2
   return 1
 }
 python=$(pick_python)

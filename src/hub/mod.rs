@@ -13,6 +13,7 @@ pub mod faults;
 pub mod problem;
 pub mod schemas;
 mod server;
+pub mod tls;
 pub mod tokens;
 pub mod view;
 

@@ -248,6 +248,20 @@ impl HubClient {
 }
 
 fn network(e: &reqwest::Error) -> Reply {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else {
+        "connection failed"
+    };
+    // A TLS failure is one line that says what to fix, not the library's nested debug text.
+    if let Some(words) = crate::tls_words::describe(e, crate::tls_words::Side::Client) {
+        return Reply::Network {
+            error: words,
+            tls: true,
+        };
+    }
     let mut words = String::new();
     let mut tls = false;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
@@ -266,13 +280,6 @@ fn network(e: &reqwest::Error) -> Reply {
     }
     let lower = words.to_ascii_lowercase();
     tls |= lower.contains("certificate") || lower.contains("tls handshake");
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else {
-        "connection failed"
-    };
     Reply::Network {
         error: format!("{kind}: {words}"),
         tls,

@@ -494,6 +494,10 @@ pub struct ExportArgs {
     /// that leave the team).
     #[arg(long)]
     pub full: bool,
+    /// With --format csv: for Excel, a UTF-8 byte-order mark (accented names show right) and
+    /// CRLF line ends.
+    #[arg(long)]
+    pub excel: bool,
 }
 
 /// The board's filters, for exports.

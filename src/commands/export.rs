@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::cli::{ExportArgs, ExportFormat, FilterArgs};
 use crate::domain::filter::{Filter, fold};
 use crate::domain::{BoardRow, board};
-use crate::export::{rows, write_csv, write_json};
+use crate::export::{rows, write_csv, write_csv_excel, write_json};
 
 use super::{Context, clock, db_path, open_store};
 
@@ -40,6 +40,9 @@ fn filter(args: &FilterArgs) -> anyhow::Result<(Filter, Vec<String>)> {
 }
 
 pub fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    if args.excel && args.format != ExportFormat::Csv {
+        anyhow::bail!("--excel goes with --format csv");
+    }
     let (filter, words) = filter(&args.filter)?;
     let path = db_path(ctx, &args.db)?;
     let clock = clock(args.as_of);
@@ -54,6 +57,9 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     match args.format {
         ExportFormat::Json => write_json(&mut out, today, rows(&board, ctx.config.name_format))?,
+        ExportFormat::Csv if args.excel => {
+            write_csv_excel(&mut out, &rows(&board, ctx.config.name_format))?;
+        }
         ExportFormat::Csv => write_csv(&mut out, &rows(&board, ctx.config.name_format))?,
         ExportFormat::Md => crate::packet::write(
             &mut out,

@@ -158,10 +158,10 @@ impl Config {
         fix(&mut self.hub.tls_cert);
         fix(&mut self.hub.tls_key);
         fix(&mut self.hub.client_ca);
-        if let Some(db) = self.hub.database.as_mut().filter(|d| !d.contains("://")) {
-            if Path::new(db.as_str()).is_relative() {
-                *db = dir.join(db.as_str()).to_string_lossy().into_owned();
-            }
+        if let Some(db) = self.hub.database.as_mut().filter(|d| !d.contains("://"))
+            && Path::new(db.as_str()).is_relative()
+        {
+            *db = dir.join(db.as_str()).to_string_lossy().into_owned();
         }
     }
 

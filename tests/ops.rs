@@ -158,8 +158,7 @@ fn a_backup_under_load_restores_with_every_edit_committed_before_it() {
     assert!(out.starts_with("backup "), "{out}");
     // The manifest and the checksum in `sha256sum -c` form.
     let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(home.join("board-backup.db.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&std::fs::read(home.join("board-backup.db.json")).unwrap()).unwrap();
     assert_eq!(
         manifest["schema_version"],
         reentry_board::store::SCHEMA_VERSION
@@ -167,7 +166,10 @@ fn a_backup_under_load_restores_with_every_edit_committed_before_it() {
     let sum = std::fs::read_to_string(home.join("board-backup.db.sha256")).unwrap();
     assert_eq!(
         sum,
-        format!("{}  board-backup.db\n", manifest["sha256"].as_str().unwrap())
+        format!(
+            "{}  board-backup.db\n",
+            manifest["sha256"].as_str().unwrap()
+        )
     );
     assert!(!Path::new(&format!("{}-wal", backup.display())).exists());
 
@@ -175,13 +177,19 @@ fn a_backup_under_load_restores_with_every_edit_committed_before_it() {
     assert_eq!(notes(&db).len(), 1000);
     let out = ok(home, &["restore", "--db", s(&db), "--from", s(&backup)]);
     assert!(out.contains("kept the replaced database as"), "{out}");
-    assert!(out.contains("integrity ok, foreign keys ok, audit chain ok"), "{out}");
+    assert!(
+        out.contains("integrity ok, foreign keys ok, audit chain ok"),
+        "{out}"
+    );
     let (code, out, _) = run(home, &["check", "--db", s(&db)]);
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("OK: "), "{out}");
     let restored = notes(&db);
     for text in &before {
-        assert!(restored.contains(text), "{text} was committed before the backup");
+        assert!(
+            restored.contains(text),
+            "{text} was committed before the backup"
+        );
     }
     assert!(restored.len() >= before.len() && restored.len() < 1000);
     // The replaced database is kept whole, with all 1,000 edits.
@@ -218,7 +226,11 @@ fn restore_refuses_a_damaged_altered_or_newer_backup_and_changes_nothing() {
         let (code, out, err) = run(home, &["restore", "--db", s(&db), "--from", s(from)]);
         assert_eq!(code, 1, "{out}{err}");
         assert!(err.contains(says), "{err}");
-        assert_eq!(std::fs::read(&db).unwrap(), live, "the live database changed");
+        assert_eq!(
+            std::fs::read(&db).unwrap(),
+            live,
+            "the live database changed"
+        );
     };
     // Altered after the backup: the manifest's checksum no longer matches.
     let altered = home.join("altered.db");
@@ -245,11 +257,12 @@ fn restore_refuses_a_damaged_altered_or_newer_backup_and_changes_nothing() {
         .unwrap();
     refused(&other, "not a reentry-board database");
     // Nothing was set aside by a refusal.
-    assert!(
-        !std::fs::read_dir(home)
-            .unwrap()
-            .any(|e| e.unwrap().file_name().to_string_lossy().contains("replaced"))
-    );
+    assert!(!std::fs::read_dir(home).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("replaced")
+    }));
     // While a sender holds the lock, restore refuses.
     let _lock = reentry_board::sync::SenderLock::try_acquire(&db)
         .unwrap()
@@ -276,7 +289,10 @@ fn check_gives_monitoring_one_line_and_a_status() {
     damage(&damaged);
     let (code, out, _) = run(home, &["check", "--db", s(&damaged)]);
     assert_eq!((code, out.lines().count()), (2, 1), "{out}");
-    assert!(out.starts_with("CRITICAL: ") && out.contains("integrity"), "{out}");
+    assert!(
+        out.starts_with("CRITICAL: ") && out.contains("integrity"),
+        "{out}"
+    );
 
     // An audit row edited by hand, past the triggers: the chain shows where.
     let tampered = home.join("tampered.db");
@@ -350,7 +366,10 @@ fn every_command_uses_the_database_named_in_the_config() {
     // Without either, the message says both ways.
     let (code, _, err) = run(home, &["users", "list"]);
     assert_eq!(code, 1);
-    assert!(err.contains("--db PATH") && err.contains("`database`"), "{err}");
+    assert!(
+        err.contains("--db PATH") && err.contains("`database`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -386,7 +405,11 @@ fn reentry_variables_mean_the_same_to_every_command() {
         ] {
             let out = cmd(home).env(name, value).args(&args).output().unwrap();
             let err = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(64), "{name}={value} {args:?}: {err}");
+            assert_eq!(
+                out.status.code(),
+                Some(64),
+                "{name}={value} {args:?}: {err}"
+            );
             assert!(err.contains(name), "{name}={value} {args:?}: {err}");
         }
     }
@@ -414,7 +437,11 @@ fn help_of_every_command() {
         }
         insta::assert_snapshot!(format!("help_{name}"), text);
     }
-    let sync = &pages.iter().find(|(n, _)| n == "reentry-board-sync").unwrap().1;
+    let sync = &pages
+        .iter()
+        .find(|(n, _)| n == "reentry-board-sync")
+        .unwrap()
+        .1;
     assert!(sync.contains("3 (--once) dead-lettered"), "{sync}");
     assert!(!sync.contains("see above"), "{sync}");
 }
@@ -424,7 +451,13 @@ fn completions_and_man_pages_come_from_the_same_definitions() {
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
     let bash = ok(home, &["completions", "bash"]);
-    for word in ["backup", "restore", "services_window", "care_manager", "--excel"] {
+    for word in [
+        "backup",
+        "restore",
+        "services_window",
+        "care_manager",
+        "--excel",
+    ] {
         assert!(bash.contains(word), "bash completion lacks {word}");
     }
     assert!(ok(home, &["completions", "zsh"]).contains("#compdef reentry-board"));
@@ -576,7 +609,10 @@ fn the_hub_requires_client_certificates_and_reloads_its_own_on_sighup() {
     assert_eq!(step, Step::Paused);
     let reason = reason.unwrap();
     assert!(reason.contains("client certificate"), "{reason}");
-    assert!(!reason.contains("Alert") && !reason.contains('\n'), "{reason}");
+    assert!(
+        !reason.contains("Alert") && !reason.contains('\n'),
+        "{reason}"
+    );
     // A client certificate from the client CA: delivered.
     let client = Some((client_cert.as_path(), client_key.as_path()));
     let (step, _) = send_once(home, "b.db", &hub.url, &token, &server_ca, client);
@@ -633,7 +669,18 @@ fn a_windows_1252_roster_imports_with_its_accents() {
     let db = home.join("board.db");
     ok(home, &["init", "--db", s(&db)]);
     let login = reentry_board::identity::current_login();
-    ok(home, &["users", "add", &login, "--role", "coordinator", "--db", s(&db)]);
+    ok(
+        home,
+        &[
+            "users",
+            "add",
+            &login,
+            "--role",
+            "coordinator",
+            "--db",
+            s(&db),
+        ],
+    );
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     ok(
         home,
@@ -660,7 +707,14 @@ fn a_windows_1252_roster_imports_with_its_accents() {
     // Read as UTF-8, it is refused with the place of the first bad byte.
     let (code, _, err) = run(
         home,
-        &["import", s(&roster), "--db", s(&db), "--as-of", "2026-03-02"],
+        &[
+            "import",
+            s(&roster),
+            "--db",
+            s(&db),
+            "--as-of",
+            "2026-03-02",
+        ],
     );
     assert_eq!(code, 1);
     assert!(err.contains("not UTF-8"), "{err}");
@@ -682,9 +736,20 @@ fn a_windows_1252_roster_imports_with_its_accents() {
     );
     let csv = ok(
         home,
-        &["export", "--format", "csv", "--db", s(&db), "--as-of", "2026-03-02"],
+        &[
+            "export",
+            "--format",
+            "csv",
+            "--db",
+            s(&db),
+            "--as-of",
+            "2026-03-02",
+        ],
     );
-    assert!(csv.contains("HERNÁNDEZ") || csv.contains("Hernández"), "{csv}");
+    assert!(
+        csv.contains("HERNÁNDEZ") || csv.contains("Hernández"),
+        "{csv}"
+    );
     // An unknown encoding is named with its line.
     std::fs::write(&map, "\nencoding = \"klingon\"\n").unwrap();
     let (code, _, err) = run(
@@ -712,7 +777,10 @@ fn export_for_excel_has_a_byte_order_mark_and_crlf() {
     assert_eq!(text.matches("\r\n").count(), 21);
     let plain = ok(home, &["export", "--format", "csv", "--db", s(&db)]);
     assert!(!plain.contains('\r') && plain.starts_with("booking_id,"));
-    let (code, _, err) = run(home, &["export", "--format", "json", "--excel", "--db", s(&db)]);
+    let (code, _, err) = run(
+        home,
+        &["export", "--format", "json", "--excel", "--db", s(&db)],
+    );
     assert_eq!(code, 1);
     assert!(err.contains("--excel goes with --format csv"), "{err}");
 }
@@ -739,7 +807,8 @@ fn the_docs_quote_the_packaging_files_and_the_examples_load() {
             "docs/OPERATIONS.md does not quote packaging/{file} as it is"
         );
     }
-    let facility = reentry_board::config::Config::load(&root.join("packaging/config.toml")).unwrap();
+    let facility =
+        reentry_board::config::Config::load(&root.join("packaging/config.toml")).unwrap();
     assert_eq!(
         facility.database.as_deref(),
         Some(Path::new("/var/lib/reentry-board/board.db"))
@@ -751,8 +820,15 @@ fn the_docs_quote_the_packaging_files_and_the_examples_load() {
         Some("/var/lib/reentry-board/hub.db")
     );
     // Every fence is closed: an even number of fence lines.
-    let fences = doc.lines().filter(|l| l.trim_start().starts_with("```")).count();
-    assert_eq!(fences % 2, 0, "an unclosed code fence in docs/OPERATIONS.md");
+    let fences = doc
+        .lines()
+        .filter(|l| l.trim_start().starts_with("```"))
+        .count();
+    assert_eq!(
+        fences % 2,
+        0,
+        "an unclosed code fence in docs/OPERATIONS.md"
+    );
 }
 
 /// `systemd-analyze verify` on the units (with this build's binary in ExecStart), where systemd

@@ -263,12 +263,8 @@ fn network(e: &reqwest::Error) -> Reply {
         };
     }
     let mut words = String::new();
-    let mut tls = false;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = source {
-        if err.downcast_ref::<rustls::Error>().is_some() {
-            tls = true;
-        }
         let text = err.to_string();
         if !words.contains(&text) {
             if !words.is_empty() {
@@ -279,7 +275,7 @@ fn network(e: &reqwest::Error) -> Reply {
         source = err.source();
     }
     let lower = words.to_ascii_lowercase();
-    tls |= lower.contains("certificate") || lower.contains("tls handshake");
+    let tls = lower.contains("certificate") || lower.contains("tls handshake");
     Reply::Network {
         error: format!("{kind}: {words}"),
         tls,

@@ -14,6 +14,9 @@ use crate::tui::keymap::{KeyList, Keymap, KeymapError};
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// The board's database file, used by every command that takes `--db` (the flag and
+    /// `REENTRY_BOARD_DB` win). A relative path is relative to the config file.
+    pub database: Option<PathBuf>,
     /// The facility id this board reports as (the API's `source.facility_id`).
     pub facility_id: String,
     /// Shown in the board's title.
@@ -34,6 +37,35 @@ pub struct Config {
     pub keys: BTreeMap<String, KeyList>,
     /// Where and how the outbox sender delivers events: see `crate::sync::SyncConfig`.
     pub sync: crate::sync::SyncConfig,
+    /// `reentry-board serve`: what its flags say, so a unit names only the config.
+    pub serve: ServeConfig,
+    /// `reentry-board hub`: the central API server's settings.
+    pub hub: HubConfig,
+}
+
+/// The `[serve]` section (the SSH server). Flags win.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    pub listen: Option<String>,
+    pub host_key: Option<PathBuf>,
+    pub authorized_keys: Option<PathBuf>,
+    pub max_sessions: Option<usize>,
+    pub max_auth_failures: Option<u32>,
+}
+
+/// The `[hub]` section (the central API server). Flags win.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HubConfig {
+    /// Where the hub keeps its data: a file path (relative to the config file). A plain string,
+    /// not a path, so other kinds of location can be named here.
+    pub database: Option<String>,
+    pub listen: Option<std::net::SocketAddr>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// PEM file of the CA(s) whose client certificates the hub requires (mutual TLS).
+    pub client_ca: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -48,6 +80,9 @@ impl Default for Config {
             permissions: BTreeMap::new(),
             keys: BTreeMap::new(),
             sync: crate::sync::SyncConfig::default(),
+            database: None,
+            serve: ServeConfig::default(),
+            hub: HubConfig::default(),
         }
     }
 }
@@ -98,7 +133,36 @@ impl Config {
             key: None,
             message: format!("cannot read the config file: {e}"),
         })?;
-        Self::parse(&text, path)
+        let mut config = Self::parse(&text, path)?;
+        if let Some(dir) = path.parent() {
+            config.resolve_relative_to(dir);
+        }
+        Ok(config)
+    }
+
+    /// Paths in the file are relative to the file, not to wherever the command was started
+    /// (a service's working directory is `/`).
+    fn resolve_relative_to(&mut self, dir: &Path) {
+        let fix = |p: &mut Option<PathBuf>| {
+            if let Some(path) = p.as_mut().filter(|p| p.is_relative()) {
+                *path = dir.join(&*path);
+            }
+        };
+        fix(&mut self.database);
+        fix(&mut self.sync.token_file);
+        fix(&mut self.sync.ca_file);
+        fix(&mut self.sync.client_cert);
+        fix(&mut self.sync.client_key);
+        fix(&mut self.serve.host_key);
+        fix(&mut self.serve.authorized_keys);
+        fix(&mut self.hub.tls_cert);
+        fix(&mut self.hub.tls_key);
+        fix(&mut self.hub.client_ca);
+        if let Some(db) = self.hub.database.as_mut().filter(|d| !d.contains("://"))
+            && Path::new(db.as_str()).is_relative()
+        {
+            *db = dir.join(db.as_str()).to_string_lossy().into_owned();
+        }
     }
 
     /// The file given with `--config`, else the XDG config file if it exists, else the defaults.
@@ -260,6 +324,27 @@ mod tests {
         );
         assert!(e.to_string().contains("plain http"), "{e}");
         let e = parse("[sync]\nurll = \"https://hub.example\"\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+    }
+
+    #[test]
+    fn paths_are_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("county.toml");
+        std::fs::write(
+            &file,
+            "database = \"board.db\"\n[hub]\ndatabase = \"hub.db\"\n\
+             [serve]\nhost_key = \"/var/lib/x/host_key\"\n",
+        )
+        .unwrap();
+        let c = Config::load(&file).unwrap();
+        assert_eq!(c.database, Some(dir.path().join("board.db")));
+        assert_eq!(
+            c.hub.database.as_deref(),
+            Some(dir.path().join("hub.db").to_str().unwrap())
+        );
+        assert_eq!(c.serve.host_key, Some(PathBuf::from("/var/lib/x/host_key")));
+        let e = parse("[hub]\nlisten = \"nowhere\"\n").unwrap_err();
         assert_eq!(e.line, Some(2), "{e}");
     }
 

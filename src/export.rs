@@ -92,7 +92,24 @@ pub fn write_json(
 
 /// CSV has no nesting: each milestone becomes two columns, `<code>_state` and `<code>_due`.
 pub fn write_csv(out: &mut dyn Write, people: &[ExportRow]) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
+    write_csv_ended(out, people, csv::Terminator::Any(b'\n'))
+}
+
+/// The CSV as Excel opens it correctly by double-click: a UTF-8 byte-order mark (without it Excel
+/// reads the file as the local code page, and `Núñez` shows as `NÃºÃ±ez`) and CRLF line ends.
+pub fn write_csv_excel(out: &mut dyn Write, people: &[ExportRow]) -> anyhow::Result<()> {
+    out.write_all(b"\xEF\xBB\xBF").context("writing CSV")?;
+    write_csv_ended(out, people, csv::Terminator::CRLF)
+}
+
+fn write_csv_ended(
+    out: &mut dyn Write,
+    people: &[ExportRow],
+    terminator: csv::Terminator,
+) -> anyhow::Result<()> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(terminator)
+        .from_writer(out);
     let mut header: Vec<String> = [
         "booking_id",
         "person_id",

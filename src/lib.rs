@@ -22,5 +22,6 @@ pub mod ssh;
 pub mod store;
 pub mod sync;
 pub mod theme;
+pub mod tls_words;
 pub mod toml_util;
 pub mod tui;

@@ -1,6 +1,6 @@
-//! Where files live by default (XDG on Linux): config, data (demo database, logs), themes.
+//! Where files live by default (XDG on Linux): config, data (demo database), state (logs), themes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use directories::ProjectDirs;
 
@@ -18,13 +18,14 @@ pub fn config_dir() -> Option<PathBuf> {
     project().map(|p| p.config_dir().to_path_buf())
 }
 
-/// `$XDG_DATA_HOME/reentry-board`: the demo database and the log files.
+/// `$XDG_DATA_HOME/reentry-board`: the demo database.
 pub fn data_dir() -> Option<PathBuf> {
     project().map(|p| p.data_dir().to_path_buf())
 }
 
+/// `$XDG_STATE_HOME/reentry-board`: the log files (logs are state, not data).
 pub fn log_dir() -> Option<PathBuf> {
-    data_dir().map(|d| d.join("logs"))
+    project().and_then(|p| p.state_dir().map(Path::to_path_buf))
 }
 
 pub fn demo_db() -> Option<PathBuf> {

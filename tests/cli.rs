@@ -13,6 +13,7 @@ fn cmd(home: &Path) -> Command {
     c.env("HOME", home)
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", home.join("state"))
         .env_remove("REENTRY_BOARD_DB")
         .env_remove("REENTRY_BOARD_CONFIG")
         .env_remove("RUST_LOG");
@@ -213,7 +214,7 @@ fn usage_errors() {
         .args(["export", "--format", "xml", "--db"])
         .arg(&db)
         .assert()
-        .code(2)
+        .code(64)
         .stderr(predicate::str::contains("xml"));
     cmd(home.path())
         .args([
@@ -226,13 +227,13 @@ fn usage_errors() {
         ])
         .arg(&db)
         .assert()
-        .code(2)
+        .code(64)
         .stderr(predicate::str::contains("2026-02-30"));
     cmd(home.path())
         .args(["users", "add", "x", "--role", "janitor", "--db"])
         .arg(&db)
         .assert()
-        .code(2)
+        .code(64)
         .stderr(predicate::str::contains("janitor"));
     for sub in ["board", "demo", "init", "export", "users"] {
         cmd(home.path()).args([sub, "--help"]).assert().success();
@@ -340,7 +341,7 @@ fn logs_go_to_a_file_and_not_to_the_screen() {
         .clone();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.is_empty(), "stderr: {stderr}");
-    let logs = home.path().join("data/reentry-board/logs");
+    let logs = home.path().join("state/reentry-board");
     let files: Vec<_> = std::fs::read_dir(&logs).unwrap().collect();
     assert!(!files.is_empty(), "no log file in {}", logs.display());
 }

@@ -178,7 +178,7 @@ fn bad_input_is_reported_with_file_line_and_column() {
         ),
         (
             "utf16.csv",
-            "reentry-board: bad/utf16.csv:1: the file is UTF-16 text; save it as UTF-8 (in Excel: \"CSV UTF-8\")\n",
+            "reentry-board: bad/utf16.csv:1: the file is UTF-16 text; set `encoding = \"utf-16le\"` in the mapping file, or save it as UTF-8 (in Excel: \"CSV UTF-8\")\n",
         ),
         (
             "unknown-values.csv",

@@ -16,12 +16,13 @@ fn cmd(home: &Path) -> Command {
     c.env("HOME", home)
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", home.join("state"))
         .env("RUST_LOG", "trace");
     c
 }
 
 fn all_logs(home: &Path) -> String {
-    let dir = home.join("data/reentry-board/logs");
+    let dir = home.join("state/reentry-board");
     let mut text = String::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());

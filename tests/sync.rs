@@ -1051,6 +1051,7 @@ fn a_database_of_schema_1_migrates_with_its_outbox_intact() {
              DROP TABLE meeting_attendees;
              DROP TABLE meetings;
              ALTER TABLE persons DROP COLUMN feed_release;
+             DROP TABLE audit_chain;
              PRAGMA user_version = 1;
              COMMIT;"
         ))
@@ -1063,6 +1064,10 @@ fn a_database_of_schema_1_migrates_with_its_outbox_intact() {
     );
     assert_eq!(setup.outbox(), before);
     assert_eq!(store.sync_state().unwrap(), Default::default());
+    // The audit rows written before the chain existed are chained by the migration.
+    let health = reentry_board::store::check(&setup.db).unwrap();
+    assert!(health.ok(), "{}", health.summary());
+    assert!(health.audit_rows > 0);
     let c = rusqlite::Connection::open(&setup.db).unwrap();
     let e = c
         .execute("UPDATE outbox SET payload = '{}' WHERE seq = 1", [])

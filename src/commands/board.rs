@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::{BoardArgs, ViewArgs};
+use crate::cli::{BoardArgs, SyncConnArgs, ViewArgs};
 use crate::clock::Clock;
 use crate::domain::{Contact, PersonRecord};
 use crate::meeting::{MeetingRecord, OpenTask};
@@ -22,10 +22,10 @@ use super::{Context, actor, clock, db_path, open_store};
 const DEFAULT_MEETING_INTERVAL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 pub fn run(ctx: &Context, args: &BoardArgs) -> anyhow::Result<ExitCode> {
-    let path = db_path(&args.db)?;
+    let path = db_path(ctx, &args.db)?;
     let clock = clock(args.view.as_of);
     let store = open_store(ctx, &path, clock.clone())?;
-    open_board(ctx, store, clock, &args.view)
+    open_board(ctx, store, clock, &args.view, &args.sync)
 }
 
 /// Shared by `board` and `demo`.
@@ -34,7 +34,9 @@ pub fn open_board(
     store: Store,
     clock: Arc<dyn Clock>,
     view: &ViewArgs,
+    sync: &SyncConnArgs,
 ) -> anyhow::Result<ExitCode> {
+    let over = sync.overrides();
     let actor = actor(&store)?;
     let config = &ctx.config;
     let mut options = options_for(config, &actor, clock.as_ref())?;
@@ -51,12 +53,13 @@ pub fn open_board(
     }
     tracing::info!(role = actor.role.code(), kiosk = view.kiosk, "board opened");
     // Kept alive while the board runs; dropping it stops the sender and frees the lock.
-    let sender = background_sender(config, store.path());
+    let sender = background_sender(config, &over, store.path());
     let mut source = StoreSource(store);
     let mut sending = SendingSource {
         inner: &mut source,
         status: sender.as_ref().map(|s| s.status()),
-        configured: sync_configured(config),
+        // Whether this county sends to a central API at all (config, flag or environment).
+        configured: config.sync.url.is_some() || over.url.is_some(),
     };
     let outcome = tui::run(&mut sending, clock, options)?;
     match outcome {
@@ -76,13 +79,13 @@ pub fn open_board(
 /// sender holds the lock. Never an error: the board works offline, and the reason is logged.
 fn background_sender(
     config: &crate::config::Config,
+    over: &crate::sync::SyncOverrides,
     db: &std::path::Path,
 ) -> Option<crate::sync::BackgroundSender> {
-    let over = crate::sync::SyncOverrides::from_env();
     if !config.sync.board_sends || (config.sync.url.is_none() && over.url.is_none()) {
         return None;
     }
-    let started = crate::sync::SyncSettings::resolve(&config.sync, &over)
+    let started = crate::sync::SyncSettings::resolve(&config.sync, over)
         .and_then(|settings| crate::sync::spawn_background(db.to_path_buf(), settings));
     match started {
         Ok(Some(sender)) => {
@@ -208,11 +211,6 @@ impl BoardSource for StoreSource {
     fn task_owners(&mut self) -> anyhow::Result<Vec<String>> {
         Ok(self.0.task_owners()?)
     }
-}
-
-/// Whether this county sends to a central API at all (from the config or the environment).
-fn sync_configured(config: &crate::config::Config) -> bool {
-    config.sync.url.is_some() || crate::sync::SyncOverrides::from_env().url.is_some()
 }
 
 /// The board's view of sync. While the board also sends, the header follows the sender's own

@@ -39,7 +39,7 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         store.set_setting(&owner, SEEDED_ON, &today)?;
         store
     };
-    open_board(ctx, store, clock, &args.view)
+    open_board(ctx, store, clock, &args.view, &args.sync)
 }
 
 /// The demo database and its WAL files; only ever our own demo file in the data directory.

@@ -5,20 +5,14 @@ use std::process::ExitCode;
 
 use crate::cli::{ExportArgs, ExportFormat, FilterArgs};
 use crate::domain::filter::{Filter, fold};
-use crate::domain::{Band, BoardRow, board};
-use crate::export::{rows, write_csv, write_json};
+use crate::domain::{BoardRow, board};
+use crate::export::{rows, write_csv, write_csv_excel, write_json};
 
 use super::{Context, clock, db_path, open_store};
 
 /// The board's filter from the flags, and the same in words for the packet's heading.
 fn filter(args: &FilterArgs) -> anyhow::Result<(Filter, Vec<String>)> {
-    let band = match &args.band {
-        None => None,
-        Some(b) => Some(b.replace('-', "_").parse::<Band>().map_err(|_| {
-            let bands: Vec<&str> = Band::all().map(Band::code).collect();
-            anyhow::anyhow!("--band `{b}` is not a band; one of: {}", bands.join(", "))
-        })?),
-    };
+    let band = args.band;
     let mut words = Vec::new();
     let mut say = |label: &str, v: &Option<String>| {
         if let Some(v) = v {
@@ -46,8 +40,11 @@ fn filter(args: &FilterArgs) -> anyhow::Result<(Filter, Vec<String>)> {
 }
 
 pub fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    if args.excel && args.format != ExportFormat::Csv {
+        anyhow::bail!("--excel goes with --format csv");
+    }
     let (filter, words) = filter(&args.filter)?;
-    let path = db_path(&args.db)?;
+    let path = db_path(ctx, &args.db)?;
     let clock = clock(args.as_of);
     let store = open_store(ctx, &path, clock.clone())?;
     let today = clock.today();
@@ -60,6 +57,9 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     match args.format {
         ExportFormat::Json => write_json(&mut out, today, rows(&board, ctx.config.name_format))?,
+        ExportFormat::Csv if args.excel => {
+            write_csv_excel(&mut out, &rows(&board, ctx.config.name_format))?;
+        }
         ExportFormat::Csv => write_csv(&mut out, &rows(&board, ctx.config.name_format))?,
         ExportFormat::Md => crate::packet::write(
             &mut out,

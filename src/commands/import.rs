@@ -9,7 +9,7 @@ use crate::import::{ImportError, Mapping, Options, RosterImport};
 use super::{Context, actor, clock, db_path, open_store};
 
 pub fn run(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCode> {
-    let path = db_path(&args.db)?;
+    let path = db_path(ctx, &args.db)?;
     let clock = clock(args.as_of);
     let mut store = open_store(ctx, &path, clock.clone())?;
     let actor = actor(&store)?;

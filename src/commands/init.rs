@@ -12,14 +12,15 @@ use crate::clock::Clock;
 use crate::domain::{Role, SeedData, StaffUser};
 use crate::store::{Actor, Store};
 
-use super::{Context, clock};
+use super::{Context, clock, db_or_config};
 
 pub fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<ExitCode> {
-    if args.db.exists() {
+    let db = db_or_config(ctx, args.db.as_ref())?;
+    if db.exists() {
         anyhow::bail!(
             "{} already exists; init only creates new databases (open it with `reentry-board --db {}`)",
-            args.db.display(),
-            args.db.display()
+            db.display(),
+            db.display()
         );
     }
     let clock = clock(args.as_of);
@@ -29,8 +30,8 @@ pub fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<ExitCode> {
         None
     };
     let people = seed.as_ref().map_or(0, |s| s.records.len());
-    create(ctx, &args.db, clock, seed)?;
-    println!("created {} ({people} people)", args.db.display());
+    create(ctx, &db, clock, seed)?;
+    println!("created {} ({people} people)", db.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -10,7 +10,7 @@ use crate::meeting::{minutes, read};
 use super::{Context, db_path, open_store};
 
 pub fn run(ctx: &Context, args: &MinutesArgs) -> anyhow::Result<ExitCode> {
-    let path = db_path(&args.db)?;
+    let path = db_path(ctx, &args.db)?;
     let store = open_store(ctx, &path, std::sync::Arc::new(SystemClock))?;
     let Some(m) = read::minutes(&store, args.date)? else {
         match args.date {

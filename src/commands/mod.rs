@@ -1,10 +1,12 @@
 //! One function per subcommand. Each loads the config, opens what it needs and reports errors with
 //! context; `main` prints them.
 
+mod backup;
 mod board;
 pub use board::StoreSource;
 mod demo;
 mod export;
+mod help;
 mod hub;
 mod import;
 mod init;
@@ -30,14 +32,24 @@ use crate::store::{Actor, Store};
 /// What every command needs: the config and where it came from, and logging kept alive.
 pub struct Context {
     pub config: Config,
+    pub config_path: Option<PathBuf>,
     pub _log: Option<crate::logging::LogGuard>,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let (config, _config_path) = Config::discover(cli.config.as_deref())?;
-    let log =
-        crate::paths::log_dir().and_then(|dir| crate::logging::init(&dir, &config.log_level).ok());
-    let ctx = Context { config, _log: log };
+    // These two only print: no config, no log.
+    match &cli.command {
+        Some(Command::Completions(args)) => return help::completions(args),
+        Some(Command::Man(args)) => return help::man(args),
+        _ => {}
+    }
+    let (config, config_path) = Config::discover(cli.config.as_deref())?;
+    let log = crate::logging::init(&config.log_level).ok();
+    let ctx = Context {
+        config,
+        config_path,
+        _log: log,
+    };
     tracing::info!(command = command_name(cli.command.as_ref()), "start");
     match cli.command {
         None => board::run(&ctx, &cli.board),
@@ -53,6 +65,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Roster(args)) => roster::run(&ctx, &args),
         Some(Command::Report(args)) => report::run(&ctx, &args),
         Some(Command::Minutes(args)) => minutes::run(&ctx, &args),
+        Some(Command::Backup(args)) => backup::backup(&ctx, &args),
+        Some(Command::Restore(args)) => backup::restore(&ctx, &args),
+        Some(Command::Check(args)) => backup::check(&ctx, &args),
+        Some(Command::Completions(args)) => help::completions(&args),
+        Some(Command::Man(args)) => help::man(&args),
     }
 }
 
@@ -70,6 +87,11 @@ fn command_name(command: Option<&Command>) -> &'static str {
         Some(Command::Roster(_)) => "roster",
         Some(Command::Report(_)) => "report",
         Some(Command::Minutes(_)) => "minutes",
+        Some(Command::Backup(_)) => "backup",
+        Some(Command::Restore(_)) => "restore",
+        Some(Command::Check(_)) => "check",
+        Some(Command::Completions(_)) => "completions",
+        Some(Command::Man(_)) => "man",
     }
 }
 
@@ -81,10 +103,24 @@ fn clock(as_of: Option<chrono::NaiveDate>) -> Arc<dyn Clock> {
     }
 }
 
-fn db_path(arg: &DbArg) -> anyhow::Result<PathBuf> {
-    arg.db.clone().context(
-        "no database given: pass --db PATH or set REENTRY_BOARD_DB (or try `reentry-board demo`)",
-    )
+/// `--db` (or `REENTRY_BOARD_DB`), else the config file's `database`.
+fn db_path(ctx: &Context, arg: &DbArg) -> anyhow::Result<PathBuf> {
+    db_or_config(ctx, arg.db.as_ref())
+}
+
+fn db_or_config(ctx: &Context, db: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
+    db.or(ctx.config.database.as_ref())
+        .cloned()
+        .with_context(|| {
+            let config = match &ctx.config_path {
+                Some(path) => format!("`database` in {}", path.display()),
+                None => "`database` in the config file (--config)".to_string(),
+            };
+            format!(
+                "no database given: pass --db PATH, set REENTRY_BOARD_DB or {config} (or try \
+             `reentry-board demo`)"
+            )
+        })
 }
 
 /// Opens an existing database with the county's permission matrix and facility id.

@@ -13,7 +13,7 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     if args.from > args.to {
         anyhow::bail!("--from {} is after --to {}", args.from, args.to);
     }
-    let path = db_path(&args.db)?;
+    let path = db_path(ctx, &args.db)?;
     let store = open_store(ctx, &path, std::sync::Arc::new(SystemClock))?;
     let report = build(&store, &ctx.config.rules, args.from, args.to)?;
     let stdout = std::io::stdout();

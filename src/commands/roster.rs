@@ -7,12 +7,10 @@ use crate::clock::SystemClock;
 use crate::domain::NameFormat;
 use crate::store::Departure;
 
-use super::{Context, actor, db_path, open_store};
+use super::{Context, actor, db_or_config, open_store};
 
 pub fn run(ctx: &Context, args: &RosterArgs) -> anyhow::Result<ExitCode> {
-    let path = db_path(&crate::cli::DbArg {
-        db: args.db.clone(),
-    })?;
+    let path = db_or_config(ctx, args.db.as_ref())?;
     let clock = std::sync::Arc::new(SystemClock);
     let mut store = open_store(ctx, &path, clock.clone())?;
     match &args.action {

@@ -15,19 +15,50 @@ use crate::theme::Theme;
 
 use super::{Context, board, clock, db_path, open_store};
 
+const DEFAULT_LISTEN: &str = "0.0.0.0:2222";
+const DEFAULT_MAX_SESSIONS: usize = 50;
+const DEFAULT_MAX_AUTH_FAILURES: u32 = 10;
+
 pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    let path = db_path(&args.db)?;
+    let path = db_path(ctx, &args.db)?;
+    let file = &ctx.config.serve;
+    let host_key_file = args
+        .host_key
+        .clone()
+        .or_else(|| file.host_key.clone())
+        .context("no host key file: pass --host-key PATH or set `host_key` in [serve]")?;
+    let authorized_keys = args
+        .authorized_keys
+        .clone()
+        .or_else(|| file.authorized_keys.clone())
+        .context(
+            "no authorized keys file: pass --authorized-keys PATH or set `authorized_keys` in \
+             [serve]",
+        )?;
+    let listen = args
+        .listen
+        .clone()
+        .or_else(|| file.listen.clone())
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let max_sessions = args
+        .max_sessions
+        .or(file.max_sessions)
+        .unwrap_or(DEFAULT_MAX_SESSIONS);
+    let max_auth_failures = args
+        .max_auth_failures
+        .or(file.max_auth_failures)
+        .unwrap_or(DEFAULT_MAX_AUTH_FAILURES);
     let clock = clock(None);
     // Opened once here so a missing or broken database stops the server before it listens.
     open_store(ctx, &path, clock.clone())?;
-    let (key, created) = host_key::load_or_create(&args.host_key)?;
+    let (key, created) = host_key::load_or_create(&host_key_file)?;
     let fingerprint = host_key::fingerprint(&key);
     let mut out = std::io::stdout().lock();
     if created {
-        writeln!(out, "made a new host key {}", args.host_key.display())?;
+        writeln!(out, "made a new host key {}", host_key_file.display())?;
     }
     writeln!(out, "host key fingerprint {fingerprint}")?;
-    let (keys, problems) = KeyRing::open(args.authorized_keys.clone())?;
+    let (keys, problems) = KeyRing::open(authorized_keys)?;
     for problem in &problems {
         eprintln!("reentry-board: skipped {problem}");
     }
@@ -54,18 +85,18 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         config,
         options,
         keys,
-        sessions: Sessions::new(args.max_sessions),
-        failures: AuthFailures::new(args.max_auth_failures, AUTH_FAILURE_WINDOW),
+        sessions: Sessions::new(max_sessions),
+        failures: AuthFailures::new(max_auth_failures, AUTH_FAILURE_WINDOW),
     });
     // Kept alive while the server runs; dropping it stops the sender and frees its lock.
-    let _sender = start_sender(&ctx.config, &serve_ctx.db, &mut out)?;
+    let _sender = start_sender(&ctx.config, &args.sync.overrides(), &serve_ctx.db, &mut out)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(ssh::serve(
         serve_ctx,
-        &args.listen,
+        &listen,
         key,
         |addr| {
             let _ = writeln!(out, "ssh server listening on {addr}");
@@ -82,14 +113,14 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<ExitCode> {
 /// queue silently unsent; another sender holding the lock (a `sync` service) is fine.
 fn start_sender(
     config: &crate::config::Config,
+    over: &crate::sync::SyncOverrides,
     db: &std::path::Path,
     out: &mut impl std::io::Write,
 ) -> anyhow::Result<Option<crate::sync::BackgroundSender>> {
-    let over = crate::sync::SyncOverrides::from_env();
     if config.sync.url.is_none() && over.url.is_none() {
         return Ok(None);
     }
-    let settings = crate::sync::SyncSettings::resolve(&config.sync, &over)?;
+    let settings = crate::sync::SyncSettings::resolve(&config.sync, over)?;
     let sender = crate::sync::spawn_background(db.to_path_buf(), settings)?;
     if sender.is_some() {
         writeln!(out, "sending queued events to the central API")?;

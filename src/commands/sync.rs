@@ -4,7 +4,6 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::Utc;
@@ -12,18 +11,16 @@ use chrono::Utc;
 use crate::cli::{SyncAction, SyncArgs, SyncRunArgs};
 use crate::clock::SystemClock;
 use crate::store::Store;
-use crate::sync::{Sender, SenderLock, SyncOverrides, SyncSettings, SyncStatus};
+use crate::sync::{Sender, SenderLock, SyncSettings, SyncStatus};
 
-use super::{Context, actor, db_path, open_store};
+use super::{Context, actor, db_or_config, open_store};
 
 /// `--once` exit codes, so a cron job or a script can tell the cases apart.
 const EXIT_WAITING: u8 = 2;
 const EXIT_NEEDS_COORDINATOR: u8 = 3;
 
 pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
-    let path = db_path(&crate::cli::DbArg {
-        db: args.db.clone(),
-    })?;
+    let path = db_or_config(ctx, args.db.as_ref())?;
     let out = &mut std::io::stdout().lock();
     match &args.action {
         None => send(ctx, &path, &args.run),
@@ -64,21 +61,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
 
 /// The settings from flags, environment and the `[sync]` section, checked.
 pub fn settings(ctx: &Context, run: &SyncRunArgs) -> anyhow::Result<SyncSettings> {
-    let over = SyncOverrides {
-        url: run.url.clone(),
-        facility_id: run.facility.clone(),
-        token_file: run.token_file.clone(),
-        ca_file: run.ca_file.clone(),
-        ca_only: run.ca_only,
-        client_cert: run.client_cert.clone(),
-        client_key: run.client_key.clone(),
-        connect_timeout_secs: run.connect_timeout,
-        request_timeout_secs: run.request_timeout,
-        batch_size: run.batch_size,
-        backoff_base: run.backoff_base_ms.map(Duration::from_millis),
-        pause_probe: run.pause_probe_ms.map(Duration::from_millis),
-    };
-    SyncSettings::resolve(&ctx.config.sync, &over)
+    SyncSettings::resolve(&ctx.config.sync, &run.conn.overrides())
 }
 
 fn send(ctx: &Context, path: &std::path::Path, run: &SyncRunArgs) -> anyhow::Result<ExitCode> {

@@ -5,12 +5,10 @@ use std::process::ExitCode;
 use crate::cli::{UsersAction, UsersArgs};
 use crate::clock::SystemClock;
 
-use super::{Context, actor, db_path, open_store};
+use super::{Context, actor, db_or_config, open_store};
 
 pub fn run(ctx: &Context, args: &UsersArgs) -> anyhow::Result<ExitCode> {
-    let path = db_path(&crate::cli::DbArg {
-        db: args.db.clone(),
-    })?;
+    let path = db_or_config(ctx, args.db.as_ref())?;
     let mut store = open_store(ctx, &path, std::sync::Arc::new(SystemClock))?;
     let actor = actor(&store)?;
     match &args.action {

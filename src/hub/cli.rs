@@ -6,7 +6,8 @@ use std::io::Write;
 use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
 
-use super::{Hub, ServeOptions, db, tls_config, tokens};
+use super::tls::{TlsFiles, TlsReload};
+use super::{Hub, ServeOptions, db, tokens};
 use crate::cli::{HubAction, HubArgs, HubServeArgs, HubTokenAction};
 
 pub fn run(args: &HubArgs, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -23,7 +24,7 @@ fn token(action: &HubTokenAction, out: &mut dyn Write) -> anyhow::Result<()> {
             facility,
             label,
         } => {
-            let conn = db::open(db)?;
+            let conn = db::open(hub_db(db.as_deref())?)?;
             let (id, secret) = tokens::add(&conn, facility, label)?;
             // The secret alone on the first line, so `| head -1 > token` works.
             writeln!(out, "{secret}")?;
@@ -34,7 +35,7 @@ fn token(action: &HubTokenAction, out: &mut dyn Write) -> anyhow::Result<()> {
             )?;
         }
         HubTokenAction::List { db } => {
-            let conn = db::open(db)?;
+            let conn = db::open(hub_db(db.as_deref())?)?;
             let list = tokens::list(&conn)?;
             let facility_width = list
                 .iter()
@@ -60,7 +61,7 @@ fn token(action: &HubTokenAction, out: &mut dyn Write) -> anyhow::Result<()> {
             }
         }
         HubTokenAction::Revoke { db, id } => {
-            let conn = db::open(db)?;
+            let conn = db::open(hub_db(db.as_deref())?)?;
             let info = tokens::revoke(&conn, *id)?;
             writeln!(
                 out,
@@ -72,24 +73,40 @@ fn token(action: &HubTokenAction, out: &mut dyn Write) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The hub's address when neither `--listen` nor `[hub] listen` says.
+const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 8080);
+
+fn hub_db(db: Option<&std::path::Path>) -> anyhow::Result<&std::path::Path> {
+    db.context("no hub database: pass --db PATH, set REENTRY_HUB_DB or `database` in [hub]")
+}
+
 fn serve(args: &HubServeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let db_path = args
-        .db
-        .clone()
-        .context("no hub database: pass --db PATH or set REENTRY_HUB_DB")?;
-    let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
+    let db_path = hub_db(args.db.as_deref())?.to_path_buf();
+    let listen = args
+        .listen
+        .unwrap_or_else(|| std::net::SocketAddr::from(DEFAULT_LISTEN));
+    let files = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca: args.client_ca.clone(),
+        }),
+        (None, None) if args.client_ca.is_some() => {
+            bail!("--client-ca needs TLS: give --tls-cert and --tls-key too")
+        }
         (None, None) => None,
         _ => bail!("--tls-cert and --tls-key go together"),
     };
-    if tls.is_none() && !args.listen.ip().is_loopback() {
+    let (tls, reload) = match files.map(|f| f.load()).transpose()? {
+        Some((config, reload)) => (Some(config), Some(reload)),
+        None => (None, None),
+    };
+    if tls.is_none() && !listen.ip().is_loopback() {
         // Tokens and personal data would cross the network in clear text.
         eprintln!(
-            "reentry-board hub: warning: plain HTTP on {}; use --tls-cert/--tls-key or a TLS proxy",
-            args.listen
+            "reentry-board hub: warning: plain HTTP on {listen}; use --tls-cert/--tls-key or a TLS proxy"
         );
     }
-    init_stderr_logging();
     let scheme = if tls.is_some() { "https" } else { "http" };
     let hub = Hub::open(
         &db_path,
@@ -103,9 +120,12 @@ fn serve(args: &HubServeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let listener = TcpListener::bind(args.listen)
+        let listener = TcpListener::bind(listen)
             .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        if let Some(reload) = reload {
+            tokio::spawn(reload_on_sighup(reload));
+        }
         let local = listener.local_addr().context("no local address")?;
         writeln!(out, "hub listening on {scheme}://{local}")?;
         out.flush()?;
@@ -116,17 +136,22 @@ fn serve(args: &HubServeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A hub is a service: its log goes to stderr (the journal), unless the caller already set up
-/// logging (then that wins and this does nothing).
-fn init_stderr_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal, not in the journal or a file.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+/// SIGHUP (`systemctl reload`) reads the TLS files again; a bad file keeps the old ones.
+async fn reload_on_sighup(reload: std::sync::Arc<TlsReload>) {
+    let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    else {
+        tracing::warn!("cannot listen for SIGHUP; TLS files are read only at start");
+        return;
+    };
+    while hangup.recv().await.is_some() {
+        match reload.reload() {
+            Ok(()) => tracing::info!("SIGHUP: reloaded the TLS certificate, key and client CA"),
+            Err(error) => tracing::error!(
+                error = format!("{error:#}"),
+                "SIGHUP: TLS files not reloaded; the previous ones stay in use"
+            ),
+        }
+    }
 }
 
 /// Completes on ctrl-c or SIGTERM (systemd's stop).

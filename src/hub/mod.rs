@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod problem;
 pub mod schemas;
 mod server;
+pub mod tls;
 pub mod tokens;
 pub mod view;
 

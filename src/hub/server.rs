@@ -11,14 +11,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use rustls::ServerConfig;
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
@@ -33,26 +30,14 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Loads a PEM certificate chain and private key into a rustls server config (ring provider,
-/// TLS 1.2 and 1.3, HTTP/1.1 by ALPN).
+/// TLS 1.2 and 1.3, HTTP/1.1 by ALPN), without client certificates or reloading.
 pub fn tls_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<ServerConfig>> {
-    let certs = CertificateDer::pem_file_iter(cert)
-        .with_context(|| format!("cannot read the certificate file {}", cert.display()))?
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("{} holds a malformed certificate", cert.display()))?;
-    if certs.is_empty() {
-        anyhow::bail!("{} holds no PEM certificate", cert.display());
-    }
-    let key = PrivateKeyDer::from_pem_file(key)
-        .with_context(|| format!("cannot read a PEM private key from {}", key.display()))?;
-    let mut config =
-        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .context("no TLS protocol version is available")?
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .context("the certificate and the private key do not make a usable pair")?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    let files = super::tls::TlsFiles {
+        cert: cert.to_path_buf(),
+        key: key.to_path_buf(),
+        client_ca: None,
+    };
+    Ok(files.load()?.0)
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets requests in progress
@@ -112,7 +97,13 @@ async fn connection(
         Some(acceptor) => {
             match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
                 Ok(Ok(tls)) => http(tls, router, handle, watcher).await,
-                Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
+                // One readable line for operators: a client without a certificate, an expired
+                // one, plain http to the TLS port.
+                Ok(Err(error)) => tracing::info!(
+                    error = crate::tls_words::describe(&error, crate::tls_words::Side::Server)
+                        .unwrap_or_else(|| error.to_string()),
+                    "TLS handshake failed"
+                ),
                 Err(_) => tracing::debug!("TLS handshake timed out"),
             }
         }

@@ -74,6 +74,9 @@ pub struct Mapping {
     pub delimiter: String,
     /// chrono `strftime` format of every date column, e.g. `%m/%d/%Y`.
     pub date_format: String,
+    /// The file's character encoding: `utf-8` (default), `windows-1252` (what Windows programs
+    /// write as "ANSI"), `iso-8859-1`, `utf-16le` or any WHATWG encoding label.
+    pub encoding: String,
     /// Certainty when the feed gives a date but no certainty.
     pub default_certainty: String,
     pub columns: Columns,
@@ -87,6 +90,7 @@ impl Default for Mapping {
         Self {
             delimiter: ",".into(),
             date_format: "%Y-%m-%d".into(),
+            encoding: "utf-8".into(),
             default_certainty: "projected".into(),
             columns: Columns::default(),
             values: BTreeMap::new(),
@@ -132,6 +136,9 @@ impl Mapping {
         mapping
             .delimiter_byte()
             .map_err(|m| err(key_line("", "delimiter"), m))?;
+        mapping
+            .encoding()
+            .map_err(|m| err(key_line("", "encoding"), m))?;
         // A format that cannot print a date cannot parse one either.
         if !date_format_ok(&mapping.date_format) {
             return Err(err(
@@ -176,6 +183,18 @@ impl Mapping {
                 "delimiter `{d}` must be a single ASCII character such as \",\", \";\", \"|\" or \"\\t\""
             )),
         }
+    }
+
+    /// The encoding named by `encoding` (WHATWG labels: `latin1` is windows-1252, as browsers
+    /// and Excel treat it).
+    pub fn encoding(&self) -> Result<&'static encoding_rs::Encoding, String> {
+        encoding_rs::Encoding::for_label(self.encoding.trim().as_bytes()).ok_or_else(|| {
+            format!(
+                "encoding `{}` is not a known character encoding (e.g. \"utf-8\", \
+                 \"windows-1252\", \"iso-8859-1\", \"utf-16le\")",
+                self.encoding
+            )
+        })
     }
 
     /// The feed's word for a coded field, translated through `[values.<field>]` when listed.

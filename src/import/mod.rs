@@ -79,7 +79,11 @@ pub fn import_roster(
     let delimiter = mapping
         .delimiter_byte()
         .map_err(|m| ImportError::File(file_problem(path, m)))?;
-    let mut file = CsvFile::open(path, delimiter, false).map_err(ImportError::File)?;
+    let encoding = mapping
+        .encoding()
+        .map_err(|m| ImportError::File(file_problem(path, m)))?;
+    let mut file =
+        CsvFile::open_decoded(path, delimiter, false, encoding).map_err(ImportError::File)?;
     let layout = roster::Layout::find(&file, mapping).map_err(ImportError::File)?;
     let facilities = roster::Facilities::new(store.facilities()?);
     let mut problems = Problems::default();

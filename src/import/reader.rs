@@ -39,6 +39,58 @@ pub struct Row {
     pub fields: Vec<String>,
 }
 
+/// Decodes a file in another encoding to UTF-8 as it is read (a byte-order mark decides over
+/// the encoding named, as browsers do; bytes the encoding cannot map become U+FFFD).
+struct Decoding<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    done: bool,
+}
+
+impl<R: Read> Decoding<R> {
+    fn new(inner: R, encoding: &'static encoding_rs::Encoding) -> Self {
+        Self {
+            inner,
+            decoder: encoding.new_decoder(),
+            input: vec![0; 1 << 15],
+            start: 0,
+            end: 0,
+            eof: false,
+            done: false,
+        }
+    }
+}
+
+impl<R: Read> Read for Decoding<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        // UTF-8 needs up to 4 bytes for one character; the callers here pass 64 KiB.
+        if self.done || out.len() < 4 {
+            return Ok(0);
+        }
+        loop {
+            if self.start == self.end && !self.eof {
+                self.end = self.inner.read(&mut self.input)?;
+                self.start = 0;
+                self.eof = self.end == 0;
+            }
+            let pending = self.input.get(self.start..self.end).unwrap_or_default();
+            let (result, read, written, _) = self.decoder.decode_to_utf8(pending, out, self.eof);
+            self.start += read;
+            if self.eof && result == encoding_rs::CoderResult::InputEmpty {
+                self.done = true;
+                return Ok(written);
+            }
+            if written > 0 {
+                return Ok(written);
+            }
+        }
+    }
+}
+
 /// Turns `\r\n` into `\n` on the fly: the csv crate reads both, but counts lines of CRLF files
 /// one short, and a user needs the line their editor shows.
 struct Lf<R> {
@@ -97,7 +149,7 @@ pub struct CsvFile {
     pub name: String,
     pub header: Vec<String>,
     delimiter: u8,
-    reader: csv::Reader<Lf<BufReader<File>>>,
+    reader: csv::Reader<Lf<BufReader<Box<dyn Read + Send>>>>,
     record: csv::ByteRecord,
 }
 
@@ -124,6 +176,17 @@ impl CsvFile {
     /// Opens the file and reads its header line. With `comments`, lines starting with `#` are
     /// skipped (our own reference files carry a note on top; jail feeds never do).
     pub fn open(path: &Path, delimiter: u8, comments: bool) -> Result<Self, Problem> {
+        Self::open_decoded(path, delimiter, comments, encoding_rs::UTF_8)
+    }
+
+    /// [`CsvFile::open`] for a file in `encoding`, decoded to UTF-8 as it is read (a UTF-8 file
+    /// is read as is, and checked field by field).
+    pub fn open_decoded(
+        path: &Path,
+        delimiter: u8,
+        comments: bool,
+        encoding: &'static encoding_rs::Encoding,
+    ) -> Result<Self, Problem> {
         let name = path.display().to_string();
         let problem = |line: Option<u64>, message: String| Problem {
             file: name.clone(),
@@ -132,14 +195,21 @@ impl CsvFile {
             message,
         };
         let file = File::open(path).map_err(|e| problem(None, format!("cannot open: {e}")))?;
-        let mut buf = BufReader::with_capacity(1 << 16, file);
+        let source: Box<dyn Read + Send> = if encoding == encoding_rs::UTF_8 {
+            Box::new(file)
+        } else {
+            Box::new(Decoding::new(file, encoding))
+        };
+        let mut buf = BufReader::with_capacity(1 << 16, source);
         let head = buf
             .fill_buf()
             .map_err(|e| problem(None, format!("cannot read: {e}")))?;
         if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
             return Err(problem(
                 Some(1),
-                "the file is UTF-16 text; save it as UTF-8 (in Excel: \"CSV UTF-8\")".into(),
+                "the file is UTF-16 text; set `encoding = \"utf-16le\"` in the mapping file, or \
+                 save it as UTF-8 (in Excel: \"CSV UTF-8\")"
+                    .into(),
             ));
         }
         // Excel's "CSV UTF-8" starts with a byte-order mark; it is not part of the first column.

@@ -3,7 +3,9 @@
 //! Every write is one `BEGIN IMMEDIATE` transaction holding the domain change, exactly one audit
 //! row and at most one outbox event, after a permission check and an optimistic version check.
 
+pub mod audit_chain;
 pub mod audit_query;
+mod backup;
 mod checklist;
 mod codec;
 mod commands;
@@ -29,6 +31,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use crate::clock::Clock;
 use crate::domain::{PermissionMatrix, Role};
 
+pub use backup::{BackupManifest, Health, HealthProblem, Restored, check, restore};
 pub use checklist::{
     APPOINTMENT_AHEAD_DAYS, APPOINTMENT_PAST_DAYS, AddAppointment, AddReferral, CONSENT_AHEAD_DAYS,
     CONSENT_PAST_DAYS, CancelAppointment, SetAppointment, SetConsent, SetNotification,

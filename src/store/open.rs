@@ -26,7 +26,19 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_sync.sql"),
     include_str!("migrations/0004_meeting.sql"),
     include_str!("migrations/0005_feed_release.sql"),
+    AUDIT_CHAIN,
 ];
+
+const AUDIT_CHAIN: &str = include_str!("migrations/0006_audit_chain.sql");
+
+/// Work a migration needs done in Rust, in its transaction, after its SQL (known by its SQL, so
+/// the list can grow around it).
+fn after_migration(sql: &str, tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    if sql == AUDIT_CHAIN {
+        super::audit_chain::backfill(tx)?;
+    }
+    Ok(())
+}
 
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -150,6 +162,7 @@ impl Store {
             let next = version + 1;
             tx.execute_batch(sql)
                 .ctx(&format!("applying migration {next}"))?;
+            after_migration(sql, &tx)?;
             tx.execute_batch(&format!(
                 "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {next};"
             ))
@@ -159,14 +172,14 @@ impl Store {
     }
 }
 
-struct Identity {
-    application_id: i32,
-    user_version: i64,
-    objects: i64,
+pub(super) struct Identity {
+    pub(super) application_id: i32,
+    pub(super) user_version: i64,
+    pub(super) objects: i64,
 }
 
 /// Rejects files that are plainly not SQLite before SQLite touches them.
-fn check_header(path: &Path) -> Result<()> {
+pub(super) fn check_header(path: &Path) -> Result<()> {
     let not_ours = |why: &str| StoreError::NotOurs {
         path: path.to_path_buf(),
         why: why.into(),
@@ -193,7 +206,7 @@ fn check_header(path: &Path) -> Result<()> {
     }
 }
 
-fn read_identity(conn: &Connection) -> Result<Identity> {
+pub(super) fn read_identity(conn: &Connection) -> Result<Identity> {
     let read = || -> rusqlite::Result<Identity> {
         Ok(Identity {
             application_id: conn.query_row("PRAGMA application_id", [], |r| r.get(0))?,
@@ -204,7 +217,7 @@ fn read_identity(conn: &Connection) -> Result<Identity> {
     read().map_err(|e| from_sqlite(e, "reading the database header"))
 }
 
-fn check_identity(path: &Path, found: &Identity) -> Result<()> {
+pub(super) fn check_identity(path: &Path, found: &Identity) -> Result<()> {
     let path: PathBuf = path.to_path_buf();
     if found.application_id != APPLICATION_ID {
         if found.application_id != 0 {

@@ -358,7 +358,9 @@ impl<'a> Writer<'a> {
                 ])
             })
             .ctx("writing the audit row")?;
-        Ok(self.tx.last_insert_rowid())
+        let id = self.tx.last_insert_rowid();
+        super::audit_chain::link(self.tx, id)?;
+        Ok(id)
     }
 
     /// Appends the event with the next `person_seq` of this person. Inside the write lock, so

@@ -248,13 +248,23 @@ impl HubClient {
 }
 
 fn network(e: &reqwest::Error) -> Reply {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else {
+        "connection failed"
+    };
+    // A TLS failure is one line that says what to fix, not the library's nested debug text.
+    if let Some(words) = crate::tls_words::describe(e, crate::tls_words::Side::Client) {
+        return Reply::Network {
+            error: words,
+            tls: true,
+        };
+    }
     let mut words = String::new();
-    let mut tls = false;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = source {
-        if err.downcast_ref::<rustls::Error>().is_some() {
-            tls = true;
-        }
         let text = err.to_string();
         if !words.contains(&text) {
             if !words.is_empty() {
@@ -265,14 +275,7 @@ fn network(e: &reqwest::Error) -> Reply {
         source = err.source();
     }
     let lower = words.to_ascii_lowercase();
-    tls |= lower.contains("certificate") || lower.contains("tls handshake");
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else {
-        "connection failed"
-    };
+    let tls = lower.contains("certificate") || lower.contains("tls handshake");
     Reply::Network {
         error: format!("{kind}: {words}"),
         tls,

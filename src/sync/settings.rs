@@ -84,14 +84,15 @@ impl SyncConfig {
     }
 }
 
-/// Values given on the command line or in the environment; `None` falls back to the file.
+/// Values given on the command line or in the environment (`crate::cli::SyncConnArgs` reads
+/// both); `None` falls back to the file.
 #[derive(Debug, Clone, Default)]
 pub struct SyncOverrides {
     pub url: Option<String>,
     pub facility_id: Option<String>,
     pub token_file: Option<PathBuf>,
     pub ca_file: Option<PathBuf>,
-    pub ca_only: bool,
+    pub ca_only: Option<bool>,
     pub client_cert: Option<PathBuf>,
     pub client_key: Option<PathBuf>,
     pub connect_timeout_secs: Option<u64>,
@@ -101,29 +102,6 @@ pub struct SyncOverrides {
     pub backoff_base: Option<Duration>,
     /// How often a paused queue tries its credentials again.
     pub pause_probe: Option<Duration>,
-}
-
-impl SyncOverrides {
-    /// The same environment variables `reentry-board sync` reads, for the board (which has no
-    /// sync flags).
-    pub fn from_env() -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let num = |name: &str| var(name).and_then(|v| v.trim().parse().ok());
-        Self {
-            url: var("REENTRY_SYNC_URL"),
-            facility_id: var("REENTRY_SYNC_FACILITY"),
-            token_file: var("REENTRY_SYNC_TOKEN_FILE").map(PathBuf::from),
-            ca_file: var("REENTRY_SYNC_CA_FILE").map(PathBuf::from),
-            ca_only: var("REENTRY_SYNC_CA_ONLY").is_some_and(|v| v == "true" || v == "1"),
-            client_cert: var("REENTRY_SYNC_CLIENT_CERT").map(PathBuf::from),
-            client_key: var("REENTRY_SYNC_CLIENT_KEY").map(PathBuf::from),
-            connect_timeout_secs: num("REENTRY_SYNC_CONNECT_TIMEOUT"),
-            request_timeout_secs: num("REENTRY_SYNC_REQUEST_TIMEOUT"),
-            batch_size: var("REENTRY_SYNC_BATCH_SIZE").and_then(|v| v.trim().parse().ok()),
-            backoff_base: num("REENTRY_SYNC_BACKOFF_BASE_MS").map(Duration::from_millis),
-            pause_probe: num("REENTRY_SYNC_PAUSE_PROBE_MS").map(Duration::from_millis),
-        }
-    }
 }
 
 /// Everything the sender needs, checked.
@@ -191,7 +169,7 @@ impl SyncSettings {
                 .or_else(|| file.facility_id.clone()),
             token_file,
             ca_file: over.ca_file.clone().or_else(|| file.ca_file.clone()),
-            ca_only: over.ca_only || file.ca_only,
+            ca_only: over.ca_only.unwrap_or(file.ca_only),
             client_cert,
             connect_timeout: secs(
                 over.connect_timeout_secs

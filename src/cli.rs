@@ -566,9 +566,22 @@ pub struct ServeArgs {
     /// Sessions at once; more are refused with a message.
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub max_sessions: usize,
-    /// Failed authentications one address may make in 15 minutes before it is refused outright.
+    /// Connections from one address that ended without signing in, within 15 minutes, before
+    /// its unlisted keys are slowed (2 s each). Listed keys are never refused for it, and a
+    /// sign-in from the address clears its count.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub max_auth_failures: u32,
+    /// Connections signing in at once, as OpenSSH's MaxStartups: `start:rate:full` drops new
+    /// ones with probability rate% from `start` on, rising to 100% at `full`; `N` is a hard cap.
+    #[arg(long, value_name = "START:RATE:FULL", default_value = "10:30:100")]
+    pub max_startups: crate::ssh::startups::MaxStartups,
+    /// Connections signing in at once from one address (OpenSSH's PerSourceMaxStartups).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub per_source_max_startups: usize,
+    /// Seconds a connection has to sign in before it is closed (OpenSSH's LoginGraceTime).
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub login_grace_time: u64,
     /// Colour theme for every session (the depth comes from each client's TERM).
     #[arg(
         long,

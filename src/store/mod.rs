@@ -56,7 +56,7 @@ pub fn codec_ts(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 pub use open::{APPLICATION_ID, SCHEMA_VERSION};
 pub use outbox::OutboxEvent;
-pub use users::User;
+pub use users::{MAX_LOGIN_CHARS, User};
 
 use error::SqlContext;
 

@@ -3,3 +3,4 @@
 pub mod pty;
 pub mod records;
 pub mod report_db;
+pub mod ssh_server;

@@ -7,18 +7,10 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
+use support::flood::{have_prlimit, raise_own_limit, silent_connections};
 use support::ssh_server::{Launch, WAIT, have_openssh, launch, start_with};
-
-fn have_prlimit() -> bool {
-    let present = Path::new("/usr/bin/prlimit").exists();
-    if !present {
-        eprintln!("skipped: prlimit (util-linux) is not installed");
-    }
-    present
-}
 
 fn write_keys(server: &support::ssh_server::Server, bytes: &[u8]) {
     std::fs::write(server.home.path().join("authorized_keys"), bytes).unwrap();
@@ -181,39 +173,6 @@ fn other_keys_offered_first_and_other_peoples_failures_never_lock_out() {
     );
 }
 
-/// Opens `n` TCP connections to `to` from `from` that never send a byte, and holds them.
-fn bare_connections(from: &str, to: SocketAddr, n: usize) -> Vec<std::net::TcpStream> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut held = Vec::new();
-        let mut failed_in_a_row = 0;
-        for _ in 0..n {
-            let socket = tokio::net::TcpSocket::new_v4().unwrap();
-            socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
-            match tokio::time::timeout(Duration::from_millis(500), socket.connect(to)).await {
-                Ok(Ok(stream)) => {
-                    failed_in_a_row = 0;
-                    held.push(stream.into_std().unwrap());
-                }
-                // The backlog is full: the server is not accepting (out of descriptors).
-                _ if failed_in_a_row >= 3 => break,
-                _ => failed_in_a_row += 1,
-            }
-        }
-        held
-    })
-}
-
-/// Room for the test's own 1,100 sockets.
-fn raise_own_limit() {
-    use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
-    setrlimit(Resource::RLIMIT_NOFILE, hard, hard).unwrap();
-}
-
 /// 1,100 connections that never sign in, from another address, against a server limited to
 /// 1024 descriptors: the server stays up, the meeting's session keeps working, a new sign-in
 /// from elsewhere works, and the server holds few descriptors for the flood.
@@ -235,7 +194,7 @@ fn a_flood_of_bare_connections_stops_nothing() {
     let mut meeting = server.session("alice", 100, 30);
     meeting.wait_for("alice (coordinator)", WAIT);
     let to: SocketAddr = format!("127.0.0.1:{}", server.port).parse().unwrap();
-    let flood = bare_connections("127.0.0.2", to, 1100);
+    let flood = silent_connections(to, 1, 1100);
     assert!(flood.len() > 1000, "{} connected", flood.len());
     assert!(server.running(), "serve survived: {}", server.stderr());
     assert!(
@@ -299,7 +258,7 @@ fn running_out_of_descriptors_is_survived() {
         ..Launch::default()
     });
     let to: SocketAddr = format!("127.0.0.1:{}", server.port).parse().unwrap();
-    let flood = bare_connections("127.0.0.2", to, 200);
+    let flood = silent_connections(to, 1, 200);
     server.wait_log("accept failed");
     assert!(
         server.log().contains("Too many open files"),

@@ -712,7 +712,7 @@ fn tls_with_the_county_ca_works_and_another_ca_pauses() {
         setup.hub_db.clone(),
         ServeOptions {
             tls: Some(hub::tls_config(&cert, &key).unwrap()),
-            faults: None,
+            ..ServeOptions::default()
         },
     )
     .unwrap();

@@ -2,11 +2,12 @@
 //! read exactly what a user sees.
 
 use std::io::Write;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
 
-use super::{Hub, ServeOptions, db, tls_config, tokens};
+use super::{ConnLimits, Hub, ServeOptions, db, tls_config, tokens};
 use crate::cli::{HubAction, HubArgs, HubServeArgs, HubTokenAction};
 
 pub fn run(args: &HubArgs, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -91,7 +92,30 @@ fn serve(args: &HubServeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     init_stderr_logging();
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let hub = Hub::open(&db_path, ServeOptions { tls, faults: None })?;
+    let fds = crate::fd_limit::raise_to_hard();
+    let limits = ConnLimits {
+        max: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        per_address: usize::try_from(args.max_connections_per_address).unwrap_or(usize::MAX),
+        first_byte: Duration::from_secs(args.first_byte_timeout),
+        idle: Duration::from_secs(args.idle_timeout),
+    };
+    let fitted = limits.fitted_to(fds.now);
+    writeln!(out, "{fds}; at most {} connections", fitted.max)?;
+    if fitted.max < limits.max {
+        eprintln!(
+            "reentry-board hub: warning: --max-connections {} lowered to {} to fit the open-file \
+             limit; raise LimitNOFILE",
+            limits.max, fitted.max
+        );
+    }
+    let hub = Hub::open(
+        &db_path,
+        ServeOptions {
+            tls,
+            faults: None,
+            limits: fitted,
+        },
+    )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -7,9 +7,11 @@
 //! - [`schemas::validate`] checks an event the way the hub does.
 
 pub mod api;
+mod bare_errors;
 pub mod cli;
 pub mod db;
 pub mod faults;
+pub mod limits;
 pub mod problem;
 pub mod schemas;
 mod server;
@@ -26,6 +28,7 @@ use tokio::sync::oneshot;
 
 pub use api::{MAX_BATCH, MAX_BODY_BYTES};
 pub use faults::Faults;
+pub use limits::ConnLimits;
 pub use server::tls_config;
 
 /// How to serve. `Default`: plain HTTP, no faults.
@@ -35,12 +38,15 @@ pub struct ServeOptions {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Fault injection; only tests set it.
     pub faults: Option<Faults>,
+    /// Connection caps and timeouts (fitted under the open-file limit when the hub starts).
+    pub limits: ConnLimits,
 }
 
 /// A hub with its database open, ready to take connections.
 pub struct Hub {
     router: axum::Router,
     tls: Option<Arc<rustls::ServerConfig>>,
+    limits: ConnLimits,
 }
 
 impl Hub {
@@ -50,6 +56,7 @@ impl Hub {
         Ok(Self {
             router: api::router(api::AppState::new(conn), options.faults),
             tls: options.tls,
+            limits: options.limits,
         })
     }
 
@@ -59,7 +66,7 @@ impl Hub {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send,
     ) -> anyhow::Result<()> {
-        server::run(listener, self.router, self.tls, shutdown).await
+        server::run(listener, self.router, self.tls, self.limits, shutdown).await
     }
 }
 
@@ -169,8 +176,8 @@ pub fn spawn_for_test(db: PathBuf, faults: Faults) -> anyhow::Result<RunningHub>
         SocketAddr::from(([127, 0, 0, 1], 0)),
         db,
         ServeOptions {
-            tls: None,
             faults: Some(faults),
+            ..ServeOptions::default()
         },
     )
 }

@@ -1,5 +1,6 @@
 // Each test binary uses a different subset of the helpers.
 #![allow(dead_code)]
+pub mod flood;
 pub mod pty;
 pub mod records;
 pub mod report_db;

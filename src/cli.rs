@@ -120,8 +120,9 @@ pub struct InitArgs {
     /// Seed the built-in synthetic demo roster, dated from today.
     #[arg(long)]
     pub demo: bool,
-    /// With --demo: seed N generated synthetic people instead (deterministic), e.g. for benchmarks.
-    #[arg(long, value_name = "N", requires = "demo")]
+    /// With --demo: seed N generated synthetic people instead (deterministic), e.g. for
+    /// benchmarks; at most 1,000,000.
+    #[arg(long, value_name = "N", requires = "demo", value_parser = parse_people)]
     pub people: Option<usize>,
     /// With --people: the generator's seed.
     #[arg(long, value_name = "SEED", default_value_t = 1, requires = "people")]
@@ -507,6 +508,14 @@ pub enum SyncAction {
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|e| format!("`{s}` is not a date in the form YYYY-MM-DD ({e})"))
+}
+
+fn parse_people(s: &str) -> Result<usize, String> {
+    let max = crate::demo::MAX_SYNTHETIC_PEOPLE;
+    s.parse::<usize>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| format!("`{s}` is not a number of people from 1 to {max}"))
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {

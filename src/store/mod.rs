@@ -40,7 +40,7 @@ pub use commands::{
     RemoveMedication, ResolveBarrier, SetCarePlan, SetDmeStatus, SetMediCal, SetMedicationSupply,
     SetNaloxone, SetScreening, SetWarmHandoff,
 };
-pub use delivery::{Delivery, OutboxCounts, StuckEvent, SyncState};
+pub use delivery::{Delivery, OutboxCounts, Resumed, StuckEvent, SyncState};
 pub use directory_import::{MedicationEntry, UpsertOutcome};
 pub use error::{Result, StoreError};
 pub use import::{

@@ -85,6 +85,8 @@ fn start(under: &[&str], extra: &[&str]) -> Hub {
             break url.parse().unwrap();
         }
     };
+    // Then the descriptor limit and the cap.
+    said.push_str(&lines.next().unwrap().unwrap());
     std::thread::spawn(move || for _ in lines {});
     Hub {
         child,

@@ -100,7 +100,6 @@ fn serve(args: &HubServeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         idle: Duration::from_secs(args.idle_timeout),
     };
     let fitted = limits.fitted_to(fds.now);
-    writeln!(out, "{fds}; at most {} connections", fitted.max)?;
     if fitted.max < limits.max {
         eprintln!(
             "reentry-board hub: warning: --max-connections {} lowered to {} to fit the open-file \
@@ -125,7 +124,9 @@ fn serve(args: &HubServeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let local = listener.local_addr().context("no local address")?;
+        // The address first: scripts read the first line.
         writeln!(out, "hub listening on {scheme}://{local}")?;
+        writeln!(out, "{fds}; at most {} connections", fitted.max)?;
         out.flush()?;
         tracing::info!(%local, db = %db_path.display(), "hub started");
         hub.run(listener, shutdown_signal()).await

@@ -19,6 +19,18 @@ fn cmd(home: &Path) -> Command {
     c
 }
 
+/// A home and a demo database in it.
+fn demo_db() -> (tempfile::TempDir, std::path::PathBuf) {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("board.db");
+    cmd(home.path())
+        .args(["init", "--demo", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    (home, db)
+}
+
 fn export_json(home: &Path, db: &Path, as_of: &str) -> Value {
     let out = cmd(home)
         .args(["export", "--db"])
@@ -112,13 +124,7 @@ fn init_demo_then_export_json() {
 
 #[test]
 fn export_csv_has_a_header_and_a_row_per_person() {
-    let home = tempfile::tempdir().unwrap();
-    let db = home.path().join("board.db");
-    cmd(home.path())
-        .args(["init", "--demo", "--db"])
-        .arg(&db)
-        .assert()
-        .success();
+    let (home, db) = demo_db();
     let out = cmd(home.path())
         .args(["export", "--format", "csv", "--db"])
         .arg(&db)
@@ -378,13 +384,7 @@ fn too_many_synthetic_people_is_a_usage_error() {
 fn a_database_one_may_only_read_can_be_exported() {
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    let home = tempfile::tempdir().unwrap();
-    let db = home.path().join("board.db");
-    cmd(home.path())
-        .args(["init", "--demo", "--db"])
-        .arg(&db)
-        .assert()
-        .success();
+    let (home, db) = demo_db();
     let before = std::fs::read(&db).unwrap();
     let root = nix::unistd::Uid::effective().is_root();
     // Root may write anything: run as `nobody` instead, who may only read.

@@ -426,12 +426,19 @@ fn a_database_one_may_only_read_can_be_exported() {
         assert!(!out.stdout.is_empty(), "{args:?}");
     }
     assert_eq!(std::fs::read(&db).unwrap(), before, "nothing was written");
-    // While the board's server has it open (its -wal and -shm files beside it).
+    // While the board's server has it open (its -wal and -shm files beside it). The owner
+    // opens it with write access, then takes that away again from everyone else.
+    let set = |file: u32, dir: u32| {
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(file)).unwrap();
+        std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(dir)).unwrap();
+    };
+    set(0o644, 0o755);
     let writer = reentry_board::store::Store::open(
         &db,
         std::sync::Arc::new(reentry_board::clock::SystemClock),
     )
     .unwrap();
+    set(file_mode, dir_mode);
     for args in [&["export", "--format", "csv"][..], &["users", "list"]] {
         let out = reader(args);
         assert!(

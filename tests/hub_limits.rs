@@ -136,7 +136,9 @@ fn one_address_flooding_costs_others_nothing() {
     if !have_prlimit() {
         return;
     }
-    raise_own_limit();
+    if !raise_own_limit() {
+        return;
+    }
     let mut hub = start(&["prlimit", "--nofile=1024:1024"], &[]);
     assert!(hub.said.contains("open-file limit 1024"), "{}", hub.said);
     let flood = silent_connections(hub.addr, 1, 1100);
@@ -157,7 +159,9 @@ fn many_addresses_flooding_fill_the_cap_and_make_room() {
     if !have_prlimit() {
         return;
     }
-    raise_own_limit();
+    if !raise_own_limit() {
+        return;
+    }
     let mut hub = start(&["prlimit", "--nofile=1024:1024"], &[]);
     let flood = silent_connections(hub.addr, 37, 30);
     assert!(flood.len() > 1000, "{} connected", flood.len());

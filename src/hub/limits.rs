@@ -92,6 +92,8 @@ struct Table {
     per_ip: HashMap<IpAddr, usize>,
     /// Connections that have not sent a byte yet, oldest first.
     silent: BTreeMap<u64, Arc<Kill>>,
+    /// Closed to make room, still counted until their task ends.
+    dying: usize,
 }
 
 /// Every open connection, counted.
@@ -119,6 +121,9 @@ impl Drop for Place {
     fn drop(&mut self) {
         let mut table = self.connections.lock();
         table.total = table.total.saturating_sub(1);
+        if self.kill.killed.load(Ordering::SeqCst) {
+            table.dying = table.dying.saturating_sub(1);
+        }
         table.silent.remove(&self.id);
         if let Some(n) = table.per_ip.get_mut(&self.ip) {
             *n = n.saturating_sub(1);
@@ -155,12 +160,16 @@ impl Connections {
             return Err(Refusal::PerAddress);
         }
         if table.total >= self.limits.max {
+            // Its place is given back when its task ends; until then the count overshoots, by
+            // at most an eighth of the cap (then new ones are refused instead).
+            if table.dying >= (self.limits.max / 8).max(1) {
+                return Err(Refusal::Full);
+            }
             let Some((_, oldest)) = table.silent.pop_first() else {
                 return Err(Refusal::Full);
             };
-            // Its place is given back when its task ends; the new one may overshoot by one
-            // meanwhile.
             oldest.kill();
+            table.dying += 1;
         }
         table.next_id += 1;
         let id = table.next_id;
@@ -323,6 +332,9 @@ mod tests {
         let c1 = connections.admit(ip("10.0.0.3")).unwrap();
         assert!(a1.kill.killed.load(Ordering::SeqCst));
         assert!(!a2.kill.killed.load(Ordering::SeqCst));
+        // While a1's task has not ended, no more are closed for newcomers (c1 is silent too).
+        assert_eq!(connections.admit(ip("10.0.0.5")).err(), Some(Refusal::Full));
+        assert!(!c1.kill.killed.load(Ordering::SeqCst));
         drop(a1);
         connections.heard_from(c1.id);
         // Everyone has spoken: the newcomer is the one refused.

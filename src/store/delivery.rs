@@ -489,7 +489,7 @@ impl Store {
     /// [`Store::resume_sync`], saying what it released.
     pub fn resume_sync_report(&mut self, actor: &Actor) -> Result<Resumed> {
         let state = self.sync_state()?;
-        let now = Utc::now();
+        let now = self.clock.now();
         self.write(actor, |w| {
             w.allow_admin()?;
             w.tx.execute(

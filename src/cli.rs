@@ -460,8 +460,9 @@ pub struct InitArgs {
     /// Seed the built-in synthetic demo roster, dated from today.
     #[arg(long)]
     pub demo: bool,
-    /// With --demo: seed N generated synthetic people instead (deterministic), e.g. for benchmarks.
-    #[arg(long, value_name = "N", requires = "demo")]
+    /// With --demo: seed N generated synthetic people instead (deterministic), e.g. for
+    /// benchmarks; at most 1,000,000.
+    #[arg(long, value_name = "N", requires = "demo", value_parser = parse_people)]
     pub people: Option<usize>,
     /// With --people: the generator's seed.
     #[arg(long, value_name = "SEED", default_value_t = 1, requires = "people")]
@@ -700,6 +701,23 @@ pub struct HubServeArgs {
     /// without one signed by them is refused during the TLS handshake. Re-read on SIGHUP.
     #[arg(long, value_name = "PEM")]
     pub client_ca: Option<PathBuf>,
+    /// Open connections at most; when full, the oldest one that has sent nothing yet is closed
+    /// for a new one. Lowered to fit the open-file limit.
+    #[arg(long, value_name = "N", default_value_t = 512,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+    /// Open connections from one address at most; more are closed at once.
+    #[arg(long, value_name = "N", default_value_t = 32,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections_per_address: u64,
+    /// Seconds a new connection may take to send its first byte.
+    #[arg(long, value_name = "SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub first_byte_timeout: u64,
+    /// Seconds a connection may stay silent (between requests, say) before it is closed.
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub idle_timeout: u64,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -785,6 +803,14 @@ pub enum SyncAction {
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|e| format!("`{s}` is not a date in the form YYYY-MM-DD ({e})"))
+}
+
+fn parse_people(s: &str) -> Result<usize, String> {
+    let max = crate::demo::MAX_SYNTHETIC_PEOPLE;
+    s.parse::<usize>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| format!("`{s}` is not a number of people from 1 to {max}"))
 }
 
 #[cfg(test)]
@@ -903,6 +929,17 @@ pub struct ServeArgs {
     /// (default 10).
     #[arg(long, value_name = "N")]
     pub max_auth_failures: Option<u32>,
+    /// Connections signing in at once, as OpenSSH's MaxStartups: `start:rate:full` drops new
+    /// ones with probability rate% from `start` on, rising to 100% at `full`; `N` is a hard cap.
+    #[arg(long, value_name = "START:RATE:FULL", default_value = "10:30:100")]
+    pub max_startups: crate::ssh::startups::MaxStartups,
+    /// Connections signing in at once from one address (OpenSSH's PerSourceMaxStartups).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub per_source_max_startups: usize,
+    /// Seconds a connection has to sign in before it is closed (OpenSSH's LoginGraceTime).
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub login_grace_time: u64,
     /// Colour theme for every session (the depth comes from each client's TERM).
     #[arg(
         long,

@@ -48,6 +48,27 @@ impl Clock for FixedClock {
     }
 }
 
+/// `import --as-of`: a feed of that day imported as of that day. Its changes are stamped on the
+/// as-of day (at the current local time of day), so what they mean for the meeting (a date
+/// moved inside T-14) is judged from the day the feed speaks for, not the day it was loaded.
+#[derive(Debug, Clone, Copy)]
+pub struct AsOfDayClock {
+    pub today: NaiveDate,
+}
+
+impl Clock for AsOfDayClock {
+    fn now(&self) -> DateTime<Utc> {
+        let local = self.today.and_time(Local::now().time());
+        local
+            .and_local_timezone(Local)
+            .earliest()
+            .map_or_else(Utc::now, |at| at.with_timezone(&Utc))
+    }
+    fn today(&self) -> NaiveDate {
+        self.today
+    }
+}
+
 /// `--as-of`: the real time of day, but the calendar date the user asked for.
 #[derive(Debug, Clone, Copy)]
 pub struct AsOfClock {

@@ -20,6 +20,18 @@ fn cmd(home: &Path) -> Command {
     c
 }
 
+/// A home and a demo database in it.
+fn demo_db() -> (tempfile::TempDir, std::path::PathBuf) {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("board.db");
+    cmd(home.path())
+        .args(["init", "--demo", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    (home, db)
+}
+
 fn export_json(home: &Path, db: &Path, as_of: &str) -> Value {
     let out = cmd(home)
         .args(["export", "--db"])
@@ -113,13 +125,7 @@ fn init_demo_then_export_json() {
 
 #[test]
 fn export_csv_has_a_header_and_a_row_per_person() {
-    let home = tempfile::tempdir().unwrap();
-    let db = home.path().join("board.db");
-    cmd(home.path())
-        .args(["init", "--demo", "--db"])
-        .arg(&db)
-        .assert()
-        .success();
+    let (home, db) = demo_db();
     let out = cmd(home.path())
         .args(["export", "--format", "csv", "--db"])
         .arg(&db)
@@ -277,25 +283,33 @@ fn databases_that_are_not_ours_are_refused_unchanged() {
         .stderr(predicate::str::contains("init"));
 }
 
+/// A schema version from a newer binary is refused with "upgrade"; a negative one (damage,
+/// or a hand edit) is not taken for the current one.
 #[test]
-fn a_newer_database_is_refused() {
+fn a_newer_or_damaged_schema_version_is_refused() {
     let home = tempfile::tempdir().unwrap();
-    let db = home.path().join("board.db");
-    cmd(home.path())
-        .args(["init", "--db"])
-        .arg(&db)
-        .assert()
-        .success();
-    {
-        let c = rusqlite::Connection::open(&db).unwrap();
-        c.execute_batch("PRAGMA user_version = 999;").unwrap();
+    for (version, says) in [
+        (999, "newer"),
+        (-1, "schema version -1, which reentry-board never writes"),
+    ] {
+        let db = home.path().join(format!("board{version}.db"));
+        cmd(home.path())
+            .args(["init", "--db"])
+            .arg(&db)
+            .assert()
+            .success();
+        {
+            let c = rusqlite::Connection::open(&db).unwrap();
+            c.execute_batch(&format!("PRAGMA user_version = {version};"))
+                .unwrap();
+        }
+        cmd(home.path())
+            .args(["export", "--format", "json", "--db"])
+            .arg(&db)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(says));
     }
-    cmd(home.path())
-        .args(["export", "--format", "json", "--db"])
-        .arg(&db)
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("newer"));
 }
 
 #[test]
@@ -344,4 +358,124 @@ fn logs_go_to_a_file_and_not_to_the_screen() {
     let logs = home.path().join("state/reentry-board");
     let files: Vec<_> = std::fs::read_dir(&logs).unwrap().collect();
     assert!(!files.is_empty(), "no log file in {}", logs.display());
+}
+
+/// The number of generated people is bounded, with a message instead of a panic or an
+/// out-of-memory abort.
+#[test]
+fn too_many_synthetic_people_is_a_usage_error() {
+    let home = tempfile::tempdir().unwrap();
+    for n in ["18446744073709551615", "4294967296", "1000001", "0"] {
+        let db = home.path().join(format!("big-{n}.db"));
+        cmd(home.path())
+            .args(["init", "--demo", "--people", n, "--db"])
+            .arg(&db)
+            .assert()
+            .code(64)
+            .stderr(predicate::str::contains(format!(
+                "`{n}` is not a number of people from 1 to 1000000"
+            )));
+        assert!(!db.exists());
+    }
+}
+
+/// Someone who may only read the database file (a report reader, a backup account) can still
+/// export, report and list: nothing is written.
+#[test]
+fn a_database_one_may_only_read_can_be_exported() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let (home, db) = demo_db();
+    let before = std::fs::read(&db).unwrap();
+    let root = nix::unistd::Uid::effective().is_root();
+    // Root may write anything: run as `nobody` instead, who may only read.
+    let (file_mode, dir_mode) = if root { (0o644, 0o755) } else { (0o444, 0o555) };
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(file_mode)).unwrap();
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(dir_mode)).unwrap();
+    let reader = |args: &[&str]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_reentry-board"));
+        // Its own data directory, which it cannot create here: no log, as for an account
+        // without one.
+        c.env("HOME", home.path())
+            .env("XDG_DATA_HOME", home.path().join("reader-data"))
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env_remove("REENTRY_BOARD_DB")
+            .args(args)
+            .arg("--db")
+            .arg(&db);
+        if root {
+            c.uid(65534).gid(65534);
+        }
+        c.output().unwrap()
+    };
+    let today = chrono::Local::now().date_naive();
+    let from = (today - chrono::TimeDelta::days(90)).to_string();
+    for args in [
+        &["export", "--format", "json"][..],
+        &["export", "--format", "md"],
+        &["report", "--from", &from, "--to", &today.to_string()],
+        &["users", "list"],
+        &["sync", "status"],
+        &["roster", "left"],
+    ] {
+        let out = reader(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), before, "nothing was written");
+    // While the board's server has it open (its -wal and -shm files beside it). The owner
+    // opens it with write access, then takes that away again from everyone else.
+    let set = |file: u32, dir: u32| {
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(file)).unwrap();
+        std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(dir)).unwrap();
+    };
+    set(0o644, 0o755);
+    let writer = reentry_board::store::Store::open(
+        &db,
+        std::sync::Arc::new(reentry_board::clock::SystemClock),
+    )
+    .unwrap();
+    set(file_mode, dir_mode);
+    for args in [&["export", "--format", "csv"][..], &["users", "list"]] {
+        let out = reader(args);
+        assert!(
+            out.status.success(),
+            "{args:?} beside a writer: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    drop(writer);
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+/// The central API carries a login in 64 characters at most; a longer one is refused at once.
+#[test]
+fn logins_are_at_most_64_characters() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("board.db");
+    cmd(home.path())
+        .args(["init", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    let long = "a".repeat(65);
+    cmd(home.path())
+        .args(["users", "--db"])
+        .arg(&db)
+        .args(["add", &long, "--role", "nurse"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "a login has at most 64 characters",
+        ));
+    cmd(home.path())
+        .args(["users", "--db"])
+        .arg(&db)
+        .args(["add", &"b".repeat(64), "--role", "nurse"])
+        .assert()
+        .success();
 }

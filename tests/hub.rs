@@ -470,6 +470,100 @@ async fn person_seq_must_follow_and_the_cursor_says_where_the_hub_is() {
     assert_eq!(f.cursor("p-none").await, 0);
 }
 
+/// JSON does not tell 2 from 2.0 and JSON Schema calls both an integer: `person_seq: 2.0` is
+/// seq 2 (never 0, which looked like a conflict), `schema_version: 1.0` is version 1, and the
+/// same event with 2 is a duplicate of it. A fraction is refused, naming the field.
+#[tokio::test]
+async fn integral_numbers_are_read_as_integers_never_as_zero() {
+    let f = Fixture::new();
+    let post_text = |text: String, key: String| {
+        let f = &f;
+        async move {
+            f.post_raw(Some(&f.token), Some(&key), text.into_bytes())
+                .await
+        }
+    };
+    let mut first = booked("p-float", 70);
+    first["schema_version"] = json!(1.0);
+    first["person_seq"] = json!(1.0);
+    let text = serde_json::to_string(&first).unwrap();
+    assert!(text.contains("\"person_seq\":1.0"), "{text}");
+    let (s, _, b) = post_text(text, uuid(70)).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["person_seq"], 1);
+
+    let mut second = date_change("p-float", 2, 71, "2026-04-10");
+    second["person_seq"] = json!(2.0);
+    let (s, _, b) = post_text(serde_json::to_string(&second).unwrap(), uuid(71)).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["person_seq"], 2);
+    assert_eq!(f.cursor("p-float").await, 2);
+    // The same event written with an integer is the same payload.
+    let (s, b) = f.post(&date_change("p-float", 2, 71, "2026-04-10")).await;
+    assert_eq!(
+        (s, b["result"].as_str()),
+        (StatusCode::OK, Some("duplicate")),
+        "{b}"
+    );
+
+    let mut fraction = date_change("p-float", 3, 72, "2026-04-11");
+    fraction["person_seq"] = json!(3.5);
+    let (s, headers, b) = post_text(serde_json::to_string(&fraction).unwrap(), uuid(72)).await;
+    assert_problem(
+        s,
+        &headers,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-event",
+    );
+    assert!(
+        b["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap().starts_with("/person_seq")),
+        "{b}"
+    );
+    let mut version = date_change("p-float", 3, 73, "2026-04-11");
+    version["schema_version"] = json!(1.5);
+    let (s, headers, b) = post_text(serde_json::to_string(&version).unwrap(), uuid(73)).await;
+    assert_problem(
+        s,
+        &headers,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unsupported-schema-version",
+    );
+    assert_eq!(f.cursor("p-float").await, 2);
+}
+
+/// hyper answers headers over its buffer by itself; the answer still carries a problem body.
+#[tokio::test]
+async fn an_oversized_header_gets_a_problem_body() {
+    let f = Fixture::new();
+    let big = "x".repeat(1 << 20);
+    let response = f
+        .client
+        .get(f.url("/v1/health"))
+        .header("X-Big", big)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body: Value = response.json().await.unwrap();
+    assert_problem(
+        status,
+        &headers,
+        &body,
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "header-too-large",
+    );
+    // The hub goes on.
+    let ok = f.client.get(f.url("/v1/health")).send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn the_person_view_follows_release_date_changes() {
     let f = Fixture::new();
@@ -824,8 +918,8 @@ async fn tls_with_a_county_ca() {
         db,
         ServeOptions {
             tls: Some(hub::tls_config(&cert, &key).unwrap()),
-            faults: None,
             contract: Some(hub::ContractLog::new()),
+            ..ServeOptions::default()
         },
     )
     .unwrap();

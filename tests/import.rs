@@ -324,6 +324,63 @@ fn release_date_changes_are_recorded_from_the_jail_system() {
     assert_eq!(last["person_seq"], 2);
 }
 
+/// A feed whose booking-date cell is empty says nothing new: the board keeps the date it has,
+/// the dry run reports no change and the import succeeds.
+#[test]
+fn an_empty_booking_date_keeps_the_one_the_board_has() {
+    let b = Board::new();
+    let dir = b.home.path().to_path_buf();
+    let first = roster(&dir, "v1.csv", &["B-1,Doe,A-East,2026-05-01,projected"]);
+    assert!(b.import(&first, &[]).0);
+    let text = std::fs::read_to_string(&first)
+        .unwrap()
+        .replace(",2026-01-10,", ",,");
+    let empty = dir.join("v2.csv");
+    std::fs::write(&empty, text).unwrap();
+    let (ok, out, err) = b.import(&empty, &["--dry-run"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("unchanged        1"), "{out}");
+    let (ok, out, err) = b.import(&empty, &[]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("unchanged        1"), "{out}");
+    let rec = b.store().load_records().unwrap().remove(0);
+    assert_eq!(rec.person.booked_on.to_string(), "2026-01-10");
+}
+
+/// `import --as-of D` records its changes as of D, so whether a new date falls inside T-14 is
+/// judged from D (the day the feed speaks for), not from the day it was loaded.
+#[test]
+fn an_import_as_of_a_day_judges_its_changes_from_that_day() {
+    let b = Board::new();
+    let dir = b.home.path().to_path_buf();
+    let day = chrono::Local::now().date_naive() + chrono::TimeDelta::days(60);
+    let release = day + chrono::TimeDelta::days(10);
+    let first = roster(&dir, "v1.csv", &["B-1,Doe,A-East,,unknown"]);
+    assert!(b.import(&first, &[]).0);
+    let second = roster(
+        &dir,
+        "v2.csv",
+        &[&format!("B-1,Doe,A-East,{release},projected")],
+    );
+    let out = b
+        .cmd(&["import"])
+        .arg(&second)
+        .args(["--as-of", &day.to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let rec = b.store().load_records().unwrap().remove(0);
+    let change = rec.release_history.last().unwrap();
+    assert_eq!(
+        change.changed_at.with_timezone(&chrono::Local).date_naive(),
+        day
+    );
+    assert!(
+        change.awaits_acknowledgement(14),
+        "10 days from the feed's day: inside T-14"
+    );
+}
+
 /// A date set by hand (a court order) stands while the feed repeats what it said before; a feed
 /// that changes its own mind moves the date again.
 #[test]

@@ -120,6 +120,28 @@ impl Setup {
         .unwrap()
     }
 
+    /// `reentry-board sync --db DB ARGS` sending to `url`: exit code, stdout, stderr.
+    fn cli(&self, url: &str, args: &[&str]) -> (Option<i32>, String, String) {
+        let home = self.dir.path().join("home");
+        let out = Command::new(BIN)
+            .arg("sync")
+            .arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .env("XDG_DATA_HOME", &home)
+            .env("XDG_CONFIG_HOME", &home)
+            .env("HOME", &home)
+            .env("REENTRY_SYNC_URL", url)
+            .env("REENTRY_SYNC_TOKEN_FILE", &self.token_file)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    }
+
     fn person_ids(&self) -> Vec<String> {
         let conn = rusqlite::Connection::open(&self.db).unwrap();
         let mut s = conn.prepare("SELECT id FROM persons ORDER BY id").unwrap();
@@ -467,10 +489,9 @@ fn retry_after_is_honoured_and_capped() {
     assert!((3590..=3600).contains(&wait), "{wait}");
     let status = SyncStatus::read(&store, Utc::now()).unwrap();
     assert_eq!(status.phase, SyncPhase::Offline);
-    assert!(
-        status
-            .words(Utc::now(), &Utc)
-            .starts_with("OFFLINE, retry in 59m")
+    assert_eq!(
+        status.words(Utc::now(), &Utc),
+        format!("OFFLINE, retry at {}, 1 queued", at.format("%H:%M"))
     );
 }
 
@@ -730,8 +751,8 @@ fn tls_with_the_county_ca_works_and_another_ca_pauses() {
         setup.hub_db.clone(),
         ServeOptions {
             tls: Some(hub::tls_config(&cert, &key).unwrap()),
-            faults: None,
             contract: Some(hub::ContractLog::new()),
+            ..ServeOptions::default()
         },
     )
     .unwrap();
@@ -886,26 +907,7 @@ fn cli_once_status_retry_and_discard() {
     let bad = insert_invalid_event(&setup, &victim);
     let faults = Faults::new();
     let hub = setup.hub(&faults);
-    let home = setup.dir.path().join("home");
-    let cli = |args: &[&str]| {
-        let out = Command::new(BIN)
-            .arg("sync")
-            .arg("--db")
-            .arg(&setup.db)
-            .args(args)
-            .env("XDG_DATA_HOME", &home)
-            .env("XDG_CONFIG_HOME", &home)
-            .env("HOME", &home)
-            .env("REENTRY_SYNC_URL", hub.url())
-            .env("REENTRY_SYNC_TOKEN_FILE", &setup.token_file)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
-    };
+    let cli = |args: &[&str]| setup.cli(&hub.url(), args);
     let (code, out, err) = cli(&["--once"]);
     assert_eq!(code, Some(3), "{out}{err}");
     assert!(out.contains("1 REJECTED"), "{out}");
@@ -929,10 +931,94 @@ fn cli_once_status_retry_and_discard() {
     assert!(out.contains("discarded"), "{out}");
     let (code, out, _) = cli(&["resume"]);
     assert_eq!(code, Some(0));
-    assert!(out.contains("was not paused"), "{out}");
+    assert!(out.contains("nothing was held"), "{out}");
     let (code, out, err) = cli(&["--once"]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("SYNC OK"), "{out}");
+}
+
+// A 503 asking for an hour, then a healthy hub: `--once` says why it exits 2 and when the
+// next attempt is due, later edits of the same people do not pile up behind per-event waits,
+// and `sync resume` sends everything at once.
+#[test]
+fn a_long_retry_after_is_released_by_resume_once_the_hub_is_healthy() {
+    let setup = Setup::new(6);
+    let faults = Faults::new();
+    let hub = setup.hub(&faults);
+    faults.fail_next(1, 503, Some(3600));
+    let (code, out, err) = setup.cli(&hub.url(), &["--once"]);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(out.contains("OFFLINE, retry at "), "{out}");
+    assert!(
+        err.contains(
+            "sync --once exits 2: 6 event(s) wait: the hub could not be reached or asked to wait"
+        ) && err.contains("503")
+            && err.contains("not before ")
+            && err.contains("`reentry-board sync resume` sends them now"),
+        "{err}"
+    );
+    // The people are edited meanwhile; nothing of theirs waits on a time of its own.
+    let mut store = setup.store();
+    for p in setup.person_ids() {
+        setup.add_events(&mut store, &p, 2);
+    }
+    let (_, status, _) = setup.cli(&hub.url(), &["status"]);
+    assert!(status.contains("queued 18"), "{status}");
+    assert!(status.contains("next attempt: "), "{status}");
+    assert!(!status.contains("retry time of their own"), "{status}");
+    // A database from before this fix held the first events until the hour was up.
+    let conn = rusqlite::Connection::open(&setup.db).unwrap();
+    let later = (Utc::now() + chrono::TimeDelta::minutes(59)).to_rfc3339();
+    conn.execute(
+        "UPDATE outbox SET next_attempt_at = ?1 WHERE seq <= 6",
+        [&later],
+    )
+    .unwrap();
+    let (_, status, _) = setup.cli(&hub.url(), &["status"]);
+    assert!(
+        status.contains("6 event(s) wait for a retry time of their own"),
+        "{status}"
+    );
+
+    let start = Instant::now();
+    let (code, out, err) = setup.cli(&hub.url(), &["resume"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("lifted the hub's hold until")
+            && out.contains("released 6 event(s) waiting for a retry time"),
+        "{out}"
+    );
+    let (code, out, err) = setup.cli(&hub.url(), &["--once"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("SYNC OK"), "{out}");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(setup.hub_count(), 18);
+    setup.assert_hub_matches_outbox();
+}
+
+// A request-level failure holds the queue, not each event: the next successful request sends
+// the events it failed with, with no time of their own left behind.
+#[test]
+fn a_success_after_a_failed_request_leaves_no_event_waiting() {
+    let setup = Setup::new(5);
+    let faults = Faults::new();
+    let hub = setup.hub(&faults);
+    faults.fail_next(1, 503, Some(1));
+    let mut sender = Sender::new(&setup.db, setup.settings(&hub.url())).unwrap();
+    let rt = runtime();
+    assert!(matches!(rt.block_on(sender.step()).unwrap(), Step::Hold(_)));
+    let counts = setup.store().outbox_counts().unwrap();
+    assert_eq!((counts.pending, counts.waiting), (5, 0));
+    assert_eq!(
+        counts.next_attempt_at, None,
+        "no event has a time of its own"
+    );
+    drain(&rt, &mut sender, Duration::from_secs(5));
+    assert_eq!(setup.hub_count(), 5);
 }
 
 // Bad input at start: each a clear error naming what and where, before anything is sent.

@@ -193,6 +193,47 @@ fn a_paused_sender_is_resumed_from_the_panel_and_audited() {
     assert!(!screen.contains("Sending is paused"), "{screen}");
 }
 
+/// A long Retry-After outlives the hub's trouble: the panel says until when events wait and
+/// that `u` sends them now, and `u` lifts the hold.
+#[test]
+fn a_hold_is_named_in_the_panel_and_lifted_with_u() {
+    let dir = TempDir::new().unwrap();
+    let (path, clock, mut store) = demo_store(&dir);
+    let until = clock.now() + chrono::TimeDelta::hours(1);
+    store
+        .note_sync_attempt(clock.now(), Some(until), Some("503 unavailable"))
+        .unwrap();
+
+    let (mut source, mut seen, mut app) = coordinator_board(&path, &clock);
+    let action = seen.sync.check(&mut source, clock.now()).unwrap();
+    app.update(action);
+    let header = app.sync_header().unwrap();
+    assert!(header.starts_with("! OFFLINE, retry at "), "{header}");
+    let mut act = |app: &mut App, action: Action| {
+        app.update(action);
+        run_effects(app, &mut source, clock.as_ref(), &mut seen);
+    };
+    act(&mut app, Action::Open(Editor::SyncPanel));
+    let screen = screen_text(&app, 80, 24);
+    let at = until.with_timezone(&chrono::Local).format("%H:%M");
+    assert!(
+        screen.contains(&format!(
+            "Events wait until {at} before the next try; u sends them now."
+        )),
+        "{screen}"
+    );
+    act(&mut app, Action::SyncResume);
+    assert_eq!(
+        count(
+            &path,
+            "SELECT COUNT(*) FROM sync_state WHERE hold_until IS NULL"
+        ),
+        1
+    );
+    let screen = screen_text(&app, 80, 24);
+    assert!(screen.contains("every waiting event goes now"), "{screen}");
+}
+
 #[test]
 fn other_roles_see_the_panel_greyed_with_the_reason() {
     let options = TuiOptions::new("Test", "nurse.kim (nurse)", Role::Nurse);

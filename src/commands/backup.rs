@@ -12,7 +12,7 @@ use crate::clock::SystemClock;
 use crate::store::{self, HealthProblem};
 use crate::sync::SenderLock;
 
-use super::{Context, db_path, open_store};
+use super::{Context, db_path, open_to_read};
 
 /// `check`'s statuses, as monitoring plugins use them.
 const CHECK_CRITICAL: u8 = 2;
@@ -20,7 +20,8 @@ const CHECK_UNKNOWN: u8 = 3;
 
 pub fn backup(ctx: &Context, args: &BackupArgs) -> anyhow::Result<ExitCode> {
     let path = db_path(ctx, &args.db)?;
-    let store = open_store(ctx, &path, Arc::new(SystemClock))?;
+    // Read-only: a backup never waits for the writers' lock, however busy the board is.
+    let store = open_to_read(ctx, &path, Arc::new(SystemClock))?;
     let manifest = store.backup_to(&args.to)?;
     tracing::info!(
         bytes = manifest.bytes,

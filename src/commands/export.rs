@@ -8,7 +8,7 @@ use crate::domain::filter::{Filter, fold};
 use crate::domain::{BoardRow, board};
 use crate::export::{rows, write_csv, write_csv_excel, write_json};
 
-use super::{Context, clock, db_path, open_store};
+use super::{Context, clock, db_path, open_to_read};
 
 /// The board's filter from the flags, and the same in words for the packet's heading.
 fn filter(args: &FilterArgs) -> anyhow::Result<(Filter, Vec<String>)> {
@@ -46,7 +46,7 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let (filter, words) = filter(&args.filter)?;
     let path = db_path(ctx, &args.db)?;
     let clock = clock(args.as_of);
-    let store = open_store(ctx, &path, clock.clone())?;
+    let store = open_to_read(ctx, &path, clock.clone())?;
     let today = clock.today();
     let rules = &ctx.config.rules;
     let board: Vec<BoardRow> = board::build(store.load_records()?, today, rules)

@@ -1,5 +1,6 @@
 //! `import`: a CSV file into the database, checked in full first.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use crate::cli::{ImportArgs, ImportKind};
@@ -10,7 +11,10 @@ use super::{Context, actor, clock, db_path, open_store};
 
 pub fn run(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let path = db_path(ctx, &args.db)?;
-    let clock = clock(args.as_of);
+    let clock: std::sync::Arc<dyn crate::clock::Clock> = match args.as_of {
+        Some(today) => std::sync::Arc::new(crate::clock::AsOfDayClock { today }),
+        None => clock(None),
+    };
     let mut store = open_store(ctx, &path, clock.clone())?;
     let actor = actor(&store)?;
     let options = Options {
@@ -53,11 +57,12 @@ fn directory(
     if report.outcome.is_none() {
         return rejected(&report.problems);
     }
+    let w = &mut std::io::stdout().lock();
     for line in &report.summary {
-        println!("{line}");
+        writeln!(w, "{line}")?;
     }
     if options.dry_run {
-        println!("dry run: nothing was changed");
+        writeln!(w, "dry run: nothing was changed")?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -84,6 +89,7 @@ fn rejected(problems: &crate::import::Problems) -> anyhow::Result<ExitCode> {
 }
 
 fn print_roster(report: &RosterImport, options: Options) -> anyhow::Result<ExitCode> {
+    let w = &mut std::io::stdout().lock();
     let Some(out) = &report.outcome else {
         print_problems(&report.problems);
         return rejected(&report.problems);
@@ -103,43 +109,48 @@ fn print_roster(report: &RosterImport, options: Options) -> anyhow::Result<ExitC
         );
         print_problems(&report.problems);
     }
-    println!("rows       {:>7}", report.rows);
-    println!("new        {:>7}", out.new);
-    println!(
+    writeln!(w, "rows       {:>7}", report.rows)?;
+    writeln!(w, "new        {:>7}", out.new)?;
+    writeln!(
+        w,
         "changed    {:>7}  (release date {}, details {}, back on the roster {}, released or transferred {})",
         out.changed, out.release_changed, out.details_changed, out.returned, out.released
-    );
+    )?;
     if out.release_kept > 0 {
-        println!(
+        writeln!(
+            w,
             "kept       {:>7}  release dates set by hand that the feed has not changed (court order, credits)",
             out.release_kept
-        );
+        )?;
     }
-    println!("unchanged  {:>7}", out.unchanged);
-    println!(
+    writeln!(w, "unchanged  {:>7}", out.unchanged)?;
+    writeln!(
+        w,
         "missing    {:>7}  left the roster — released or transferred? ({} newly)",
         out.missing, out.newly_left
-    );
-    println!("rejected   {:>7}", report.problems.rejected_rows);
+    )?;
+    writeln!(w, "rejected   {:>7}", report.problems.rejected_rows)?;
     if !out.changes.is_empty() {
-        println!();
-        println!("changes:");
+        writeln!(w)?;
+        writeln!(w, "changes:")?;
         for c in &out.changes {
-            println!("  line {:<6} {:<14} {}", c.line, c.booking_id, c.what);
+            writeln!(w, "  line {:<6} {:<14} {}", c.line, c.booking_id, c.what)?;
         }
         let listed = out.changes.len() as u64;
         let total = out.new + out.changed;
         if total > listed {
-            println!("  ... and {} more", total - listed);
+            writeln!(w, "  ... and {} more", total - listed)?;
         }
     }
     if !out.left.is_empty() {
-        println!();
-        println!(
+        writeln!(w)?;
+        writeln!(
+            w,
             "left the roster — released or transferred? confirm with `reentry-board roster confirm BOOKING released|transferred`:"
-        );
+        )?;
         for l in &out.left {
-            println!(
+            writeln!(
+                w,
                 "  {:<14} {:<24} {:<12} expected {}{}",
                 l.booking_id,
                 l.name.formatted(NameFormat::LastInitial),
@@ -151,18 +162,19 @@ fn print_roster(report: &RosterImport, options: Options) -> anyhow::Result<ExitC
                 } else {
                     ""
                 }
-            );
+            )?;
         }
         if out.missing > out.left.len() as u64 {
-            println!(
+            writeln!(
+                w,
                 "  ... and {} more (`reentry-board roster left`)",
                 out.missing - out.left.len() as u64
-            );
+            )?;
         }
     }
     if options.dry_run {
-        println!();
-        println!("dry run: nothing was changed");
+        writeln!(w)?;
+        writeln!(w, "dry run: nothing was changed")?;
         if rejected_rows && !options.skip_invalid {
             anyhow::bail!(
                 "dry run: {} {} rejected; a real import would import nothing unless --skip-invalid is given",
@@ -175,11 +187,12 @@ fn print_roster(report: &RosterImport, options: Options) -> anyhow::Result<ExitC
             );
         }
     } else {
-        println!();
-        println!(
+        writeln!(w)?;
+        writeln!(
+            w,
             "written: {} audit rows, {} events queued",
             out.audit_rows, out.events
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! `init`: create a database, empty or seeded, without the UI.
 
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -31,12 +32,22 @@ pub fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<ExitCode> {
     };
     let people = seed.as_ref().map_or(0, |s| s.records.len());
     create(ctx, &db, clock, seed)?;
-    println!("created {} ({people} people)", db.display());
+    writeln!(
+        std::io::stdout().lock(),
+        "created {} ({people} people)",
+        db.display()
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// The fixtures, or `n` generated people.
 pub fn demo_seed(today: NaiveDate, people: Option<usize>, seed: u64) -> anyhow::Result<SeedData> {
+    let max = crate::demo::MAX_SYNTHETIC_PEOPLE;
+    if let Some(n) = people
+        && !(1..=max).contains(&n)
+    {
+        anyhow::bail!("--people {n}: give 1 to {max} people");
+    }
     Ok(match people {
         Some(n) => crate::demo::synthetic_data(n, today, seed)
             .context("the built-in demo reference data is broken")?,

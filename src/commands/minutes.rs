@@ -7,11 +7,11 @@ use crate::cli::{MinutesArgs, MinutesFormat};
 use crate::clock::SystemClock;
 use crate::meeting::{minutes, read};
 
-use super::{Context, db_path, open_store};
+use super::{Context, db_path, open_to_read};
 
 pub fn run(ctx: &Context, args: &MinutesArgs) -> anyhow::Result<ExitCode> {
     let path = db_path(ctx, &args.db)?;
-    let store = open_store(ctx, &path, std::sync::Arc::new(SystemClock))?;
+    let store = open_to_read(ctx, &path, std::sync::Arc::new(SystemClock))?;
     let Some(m) = read::minutes(&store, args.date)? else {
         match args.date {
             Some(day) => anyhow::bail!("no meeting was recorded on {day}"),

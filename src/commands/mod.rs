@@ -134,6 +134,24 @@ fn open_store(
     Ok(store)
 }
 
+/// Opens an existing database for a command that only reads it (exports, reports, status,
+/// lists), so a user who may only read the file can still run them. A database that still
+/// needs its schema upgraded is opened as usual, which upgrades it when the user may write.
+fn open_to_read(
+    ctx: &Context,
+    path: &std::path::Path,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Store> {
+    match Store::open_read_only(path, clock.clone()) {
+        Ok(mut store) => {
+            store.set_permissions(ctx.config.permission_matrix());
+            Ok(store)
+        }
+        Err(crate::store::StoreError::NeedsUpgrade { .. }) => open_store(ctx, path, clock),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// The acting user: the OS login and the role the users table gives it (unknown logins only view).
 fn actor(store: &Store) -> anyhow::Result<Actor> {
     let login = crate::identity::current_login();

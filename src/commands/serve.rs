@@ -4,12 +4,15 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 
 use crate::cli::ServeArgs;
-use crate::ssh::key_ring::KeyRing;
+use crate::ssh::key_ring::{KeyRing, RingState};
+use crate::ssh::listener::PreAuthLimits;
 use crate::ssh::sessions::{AuthFailures, Sessions};
+use crate::ssh::startups::Startups;
 use crate::ssh::{self, AUTH_FAILURE_WINDOW, ServeContext, host_key};
 use crate::theme::Theme;
 
@@ -60,7 +63,20 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     writeln!(out, "host key fingerprint {fingerprint}")?;
     let (keys, problems) = KeyRing::open(authorized_keys)?;
     for problem in &problems {
-        eprintln!("reentry-board: skipped {problem}");
+        eprintln!("reentry-board: authorized keys: skipped {problem}");
+    }
+    if let RingState::Loaded { keys: n, .. } = keys.state() {
+        writeln!(out, "authorized keys: {n} key(s) active")?;
+    }
+    let fds = crate::fd_limit::raise_to_hard();
+    writeln!(out, "{fds}")?;
+    let needed = args.max_startups.full as u64 + 8 * max_sessions as u64 + 64;
+    if fds.now < needed {
+        eprintln!(
+            "reentry-board: warning: the open-file limit {} is below the {needed} that \
+             --max-startups and --max-sessions may need; raise LimitNOFILE",
+            fds.now
+        );
     }
 
     let config = ctx.config.clone();
@@ -94,10 +110,15 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let limits = PreAuthLimits {
+        startups: Startups::new(args.max_startups, args.per_source_max_startups),
+        grace: Duration::from_secs(args.login_grace_time),
+    };
     runtime.block_on(ssh::serve(
         serve_ctx,
         &listen,
         key,
+        limits,
         |addr| {
             let _ = writeln!(out, "ssh server listening on {addr}");
             let _ = out.flush();

@@ -13,7 +13,7 @@ use crate::clock::SystemClock;
 use crate::store::Store;
 use crate::sync::{Sender, SenderLock, SyncSettings, SyncStatus};
 
-use super::{Context, actor, db_or_config, open_store};
+use super::{Context, actor, db_or_config, open_store, open_to_read};
 
 /// `--once` exit codes, so a cron job or a script can tell the cases apart.
 const EXIT_WAITING: u8 = 2;
@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     match &args.action {
         None => send(ctx, &path, &args.run),
         Some(SyncAction::Status) => {
-            let store = open_store(ctx, &path, Arc::new(SystemClock))?;
+            let store = open_to_read(ctx, &path, Arc::new(SystemClock))?;
             print_status(&store, &path, out)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -49,11 +49,28 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
         Some(SyncAction::Resume) => {
             let mut store = open_store(ctx, &path, Arc::new(SystemClock))?;
             let who = actor(&store)?;
-            if store.resume_sync(&who)? {
-                writeln!(out, "resumed: the sender tries again now")?;
-            } else {
-                writeln!(out, "the queue was not paused")?;
+            let resumed = store.resume_sync_report(&who)?;
+            if !resumed.anything() {
+                writeln!(
+                    out,
+                    "nothing was held: the sender sends events as they come"
+                )?;
+                return Ok(ExitCode::SUCCESS);
             }
+            if let Some(reason) = &resumed.paused {
+                writeln!(out, "resumed the paused queue ({reason})")?;
+            }
+            if let Some(at) = resumed.hold_until {
+                writeln!(out, "lifted the hub's hold until {}", local_time(at))?;
+            }
+            if resumed.events > 0 {
+                writeln!(
+                    out,
+                    "released {} event(s) waiting for a retry time",
+                    resumed.events
+                )?;
+            }
+            writeln!(out, "the sender tries everything now")?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -95,9 +112,66 @@ fn send(ctx: &Context, path: &std::path::Path, run: &SyncRunArgs) -> anyhow::Res
     };
     if run.once {
         let out = &mut std::io::stdout().lock();
-        print_summary(&status, out)?;
+        // A closed stdout must not turn "events wait" (2) into success: the code stands.
+        if let Err(error) = print_summary(&status, out) {
+            let closed = error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
+            if !closed {
+                return Err(error);
+            }
+        }
+        if code != ExitCode::SUCCESS {
+            eprintln!(
+                "reentry-board: sync --once exits {}: {}",
+                if status.dead + status.blocked > 0 {
+                    EXIT_NEEDS_COORDINATOR
+                } else {
+                    EXIT_WAITING
+                },
+                why_not_done(&status)
+            );
+        }
     }
     Ok(code)
+}
+
+/// Why `--once` left events behind, in words a cron mail can act on.
+fn why_not_done(status: &SyncStatus) -> String {
+    if status.dead + status.blocked > 0 {
+        return format!(
+            "{} event(s) were refused by the hub or wait behind one; see `reentry-board sync \
+             status`, then `sync retry ID` or `sync discard ID --reason ...`",
+            status.dead + status.blocked
+        );
+    }
+    if let Some(reason) = &status.paused_reason {
+        return format!(
+            "the queue is paused ({reason}); {} event(s) wait; fix the token or certificate, \
+             then `reentry-board sync resume`",
+            status.pending
+        );
+    }
+    let next = status
+        .retry_at
+        .map(|at| format!(" not before {}", local_time(at)))
+        .unwrap_or_default();
+    let error = status
+        .last_error
+        .as_deref()
+        .map(|e| format!(" (last error: {e})"))
+        .unwrap_or_default();
+    format!(
+        "{} event(s) wait: the hub could not be reached or asked to wait{error}; the next \
+         attempt is due{next}; `reentry-board sync resume` sends them now",
+        status.pending
+    )
+}
+
+fn local_time(t: chrono::DateTime<Utc>) -> String {
+    t.with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 async fn shutdown_signal() {
@@ -158,11 +232,7 @@ fn print_status(
         "queued {} · sent {} · dead {} · blocked {} · discarded {}",
         counts.pending, counts.sent, counts.dead, counts.blocked, counts.discarded
     )?;
-    let local = |t: chrono::DateTime<Utc>| {
-        t.with_timezone(&chrono::Local)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
-    };
+    let local = local_time;
     if let Some(at) = status.last_success_at {
         writeln!(out, "last success: {}", local(at))?;
     }
@@ -174,8 +244,19 @@ fn print_status(
     } else if let Some(error) = &status.last_error {
         writeln!(out, "last error: {error}")?;
     }
-    if let Some(at) = status.retry_at {
-        writeln!(out, "next attempt: {}", local(at))?;
+    match status.retry_at {
+        Some(at) => writeln!(out, "next attempt: {}", local(at))?,
+        None if counts.pending > 0 && status.paused_reason.is_none() => {
+            writeln!(out, "next attempt: now")?;
+        }
+        None => {}
+    }
+    if counts.waiting > 0 {
+        writeln!(
+            out,
+            "{} event(s) wait for a retry time of their own; `sync resume` releases them",
+            counts.waiting
+        )?;
     }
     // Free lock: nobody sends. Taking it for a moment to find out is harmless.
     let sender = match SenderLock::try_acquire(path) {

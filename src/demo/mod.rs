@@ -19,6 +19,10 @@ use crate::domain::{Contact, Facility, Role, StaffUser};
 pub use fixtures::{FixtureFiles, fixture_data, parse_fixtures};
 pub use synthetic::synthetic_data;
 
+/// The most people `init --demo --people N` generates: they are built in memory before they
+/// are written, and ten times the largest roster the board is measured with is plenty.
+pub const MAX_SYNTHETIC_PEOPLE: usize = 1_000_000;
+
 /// A fixture file that cannot be read, naming the file, the line and the field.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {

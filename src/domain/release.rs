@@ -112,10 +112,21 @@ impl ReleaseChange {
         earlier || inside(self.from) || inside(self.to)
     }
 
-    /// Needed acknowledgement on the day it was made, and has not had it yet.
+    /// Needed acknowledgement on the day it was made, and has not had it yet. The day is the
+    /// local calendar day, as the board counts days to release: an evening change in
+    /// California is already tomorrow in UTC.
     pub fn awaits_acknowledgement(&self, window_days: i64) -> bool {
-        !self.is_acknowledged()
-            && self.needs_acknowledgement(self.changed_at.date_naive(), window_days)
+        self.awaits_acknowledgement_in(window_days, &chrono::Local)
+    }
+
+    /// [`ReleaseChange::awaits_acknowledgement`] with the days counted in `tz`.
+    pub fn awaits_acknowledgement_in<Tz: chrono::TimeZone>(
+        &self,
+        window_days: i64,
+        tz: &Tz,
+    ) -> bool {
+        let day = self.changed_at.with_timezone(tz).date_naive();
+        !self.is_acknowledged() && self.needs_acknowledgement(day, window_days)
     }
 
     pub fn is_acknowledged(&self) -> bool {
@@ -180,5 +191,20 @@ mod tests {
         // Unknown becoming a date next week.
         assert!(change(None, Some("2026-03-05")).needs_acknowledgement(today, 14));
         assert!(!change(None, Some("2026-09-05")).needs_acknowledgement(today, 14));
+    }
+
+    /// 20:00 on March 1st in California is 04:00 UTC on March 2nd: a date set for March 16th
+    /// is then 15 days away by the board's local day, 14 by the UTC one.
+    #[test]
+    fn the_day_of_a_change_is_the_local_day() {
+        let california = chrono::FixedOffset::west_opt(8 * 3600).unwrap();
+        let evening = ReleaseChange {
+            changed_at: DateTime::parse_from_rfc3339("2026-03-01T20:00:00-08:00")
+                .unwrap()
+                .with_timezone(&Utc),
+            ..change(None, Some("2026-03-16"))
+        };
+        assert!(!evening.awaits_acknowledgement_in(14, &california));
+        assert!(evening.awaits_acknowledgement_in(14, &Utc));
     }
 }

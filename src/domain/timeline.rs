@@ -455,7 +455,7 @@ fn latest_confirmation<'a>(
     let latest = confirmations.flatten().max_by_key(|c| c.at);
     Progress::Done {
         by: latest.map(|c| c.by.clone()),
-        on: latest.map(|c| c.at.date_naive()),
+        on: latest.map(|c| c.at.with_timezone(&chrono::Local).date_naive()),
     }
 }
 

@@ -260,6 +260,7 @@ fn str_field(value: &Value, pointer: &str) -> String {
 
 /// Schema checks and the facility check: an event the hub could store.
 fn prepare(value: Value, caller: &Caller) -> Result<Incoming, Problem> {
+    let value = schemas::integral_numbers(value);
     let event_id = value
         .get("event_id")
         .and_then(Value::as_str)
@@ -297,20 +298,25 @@ fn prepare(value: Value, caller: &Caller) -> Result<Incoming, Problem> {
         )
         .event_id(event_id));
     }
+    // The schemas allow only integers here; a value that slipped through is refused by name,
+    // never read as 0 (which would look like a sequence conflict).
+    let integer = |field: &str| {
+        value.get(field).and_then(Value::as_i64).ok_or_else(|| {
+            Problem::new(Kind::InvalidEvent, format!("{field} must be an integer"))
+                .errors(vec![format!("/{field}: not an integer")])
+                .event_id(event_id.clone())
+        })
+    };
+    let schema_version = integer("schema_version")?;
+    let person_seq = integer("person_seq")?;
     let canonical = canonical_json(&value);
     Ok(Incoming {
         event_id: str_field(&value, "/event_id"),
         event_type,
-        schema_version: value
-            .get("schema_version")
-            .and_then(Value::as_i64)
-            .unwrap_or_default(),
+        schema_version,
         occurred_at: str_field(&value, "/occurred_at"),
         person_id: str_field(&value, "/person_id"),
-        person_seq: value
-            .get("person_seq")
-            .and_then(Value::as_i64)
-            .unwrap_or_default(),
+        person_seq,
         facility_id,
         sha256: tokens::sha256_hex(canonical.as_bytes()),
         canonical,

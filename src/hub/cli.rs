@@ -2,12 +2,13 @@
 //! read exactly what a user sees.
 
 use std::io::Write;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
 
 use super::tls::{TlsFiles, TlsReload};
-use super::{Hub, ServeOptions, db, tokens};
+use super::{ConnLimits, Hub, ServeOptions, db, tokens};
 use crate::cli::{HubAction, HubArgs, HubServeArgs, HubTokenAction};
 
 pub fn run(args: &HubArgs, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -108,10 +109,26 @@ fn serve(args: &HubServeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         );
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let fds = crate::fd_limit::raise_to_hard();
+    let limits = ConnLimits {
+        max: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        per_address: usize::try_from(args.max_connections_per_address).unwrap_or(usize::MAX),
+        first_byte: Duration::from_secs(args.first_byte_timeout),
+        idle: Duration::from_secs(args.idle_timeout),
+    };
+    let fitted = limits.fitted_to(fds.now);
+    if fitted.max < limits.max {
+        eprintln!(
+            "reentry-board hub: warning: --max-connections {} lowered to {} to fit the open-file \
+             limit; raise LimitNOFILE",
+            limits.max, fitted.max
+        );
+    }
     let hub = Hub::open(
         &db_path,
         ServeOptions {
             tls,
+            limits: fitted,
             ..ServeOptions::default()
         },
     )?;
@@ -127,7 +144,9 @@ fn serve(args: &HubServeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             tokio::spawn(reload_on_sighup(reload));
         }
         let local = listener.local_addr().context("no local address")?;
+        // The address first: scripts read the first line.
         writeln!(out, "hub listening on {scheme}://{local}")?;
+        writeln!(out, "{fds}; at most {} connections", fitted.max)?;
         out.flush()?;
         tracing::info!(%local, db = %db_path.display(), "hub started");
         hub.run(listener, shutdown_signal()).await

@@ -8,10 +8,12 @@
 //! - [`schemas::validate`] checks an event the way the hub does.
 
 pub mod api;
+mod bare_errors;
 pub mod cli;
 pub mod contract;
 pub mod db;
 pub mod faults;
+pub mod limits;
 pub mod openapi;
 pub mod problem;
 pub mod schemas;
@@ -31,6 +33,7 @@ use tokio::sync::oneshot;
 pub use api::{MAX_BATCH, MAX_BODY_BYTES};
 pub use contract::ContractLog;
 pub use faults::Faults;
+pub use limits::ConnLimits;
 pub use server::tls_config;
 
 /// How to serve. `Default`: plain HTTP, no faults.
@@ -42,12 +45,15 @@ pub struct ServeOptions {
     pub faults: Option<Faults>,
     /// Check every exchange against the OpenAPI description; only tests set it.
     pub contract: Option<ContractLog>,
+    /// Connection caps and timeouts (fitted under the open-file limit when the hub starts).
+    pub limits: ConnLimits,
 }
 
 /// A hub with its database open, ready to take connections.
 pub struct Hub {
     router: axum::Router,
     tls: Option<Arc<rustls::ServerConfig>>,
+    limits: ConnLimits,
 }
 
 impl Hub {
@@ -57,6 +63,7 @@ impl Hub {
         Ok(Self {
             router: api::router(api::AppState::new(conn), options.faults, options.contract),
             tls: options.tls,
+            limits: options.limits,
         })
     }
 
@@ -66,7 +73,7 @@ impl Hub {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send,
     ) -> anyhow::Result<()> {
-        server::run(listener, self.router, self.tls, shutdown).await
+        server::run(listener, self.router, self.tls, self.limits, shutdown).await
     }
 }
 
@@ -185,9 +192,9 @@ pub fn spawn_for_test(db: PathBuf, faults: Faults) -> anyhow::Result<RunningHub>
         SocketAddr::from(([127, 0, 0, 1], 0)),
         db,
         ServeOptions {
-            tls: None,
             faults: Some(faults),
             contract: Some(ContractLog::new()),
+            ..ServeOptions::default()
         },
     )
 }

@@ -191,6 +191,32 @@ fn compile() -> Result<Compiled, String> {
     Ok(Compiled { envelope, data })
 }
 
+/// The largest integer a JSON number carries exactly (2^53 - 1), as in the schemas' maximums.
+const MAX_EXACT: f64 = 9_007_199_254_740_991.0;
+
+/// JSON does not tell `2` from `2.0`, and JSON Schema counts both as an integer: a number
+/// written with a fraction of zero is read as the integer it is — everywhere in the event, so
+/// the stored payload and the idempotency comparison see one value. Anything else stays as
+/// sent (`2.5` is then refused where an integer is required).
+pub fn integral_numbers(value: Value) -> Value {
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() <= MAX_EXACT => {
+                // Exact: |f| <= 2^53 - 1 fits an i64 with nothing lost.
+                Value::from(f as i64)
+            }
+            _ => Value::Number(n),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(integral_numbers).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, integral_numbers(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// Checks an event against the contract: known type, supported version, envelope and data
 /// schemas. On success returns the event type.
 pub fn check(event: &Value) -> Result<EventType, EventProblem> {

@@ -21,11 +21,16 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
+use super::bare_errors::BareErrors;
 use super::faults::ConnHandle;
+use super::limits::{ConnLimits, Connections, LimitedIo, Refusal};
+use crate::log_every::LogEvery;
 
 /// A client must send its request headers within this time (slow-loris guard).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// hyper's read buffer, and so the most a request's head may take (431 above it).
+const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// After a shutdown signal, requests in progress get this long to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -41,29 +46,41 @@ pub fn tls_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<ServerConfig>> 
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets requests in progress
-/// finish (up to [`DRAIN_TIMEOUT`]).
+/// finish (up to [`DRAIN_TIMEOUT`]). Connections are held to `limits`.
 pub async fn run(
     listener: TcpListener,
     router: Router,
     tls: Option<Arc<ServerConfig>>,
+    limits: ConnLimits,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let acceptor = tls.map(TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
+    let connections = Connections::new(limits);
+    let mut refused = LogEvery::new("hub: connections refused");
+    let mut failed = LogEvery::new("hub: accept failed");
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    let router = router.clone();
-                    let acceptor = acceptor.clone();
-                    let watcher = graceful.watcher();
-                    tokio::spawn(connection(stream, router, acceptor, watcher));
-                }
+                Ok((stream, peer)) => match connections.admit(peer.ip()) {
+                    Ok(place) => {
+                        let _ = stream.set_nodelay(true);
+                        let io = LimitedIo::new(stream, place);
+                        let router = router.clone();
+                        let acceptor = acceptor.clone();
+                        let watcher = graceful.watcher();
+                        tokio::spawn(connection(io, router, acceptor, watcher));
+                    }
+                    // Closed at once: a flood from one address costs a descriptor only for an
+                    // instant, and never the places the others need.
+                    Err(Refusal::PerAddress) => refused.hit("per address"),
+                    Err(Refusal::Full) => refused.hit("every connection busy"),
+                },
                 Err(error) => {
                     // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(%error, "accept failed");
+                    failed.hit(&error.to_string());
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
@@ -81,12 +98,11 @@ pub async fn run(
 }
 
 async fn connection(
-    stream: TcpStream,
+    stream: LimitedIo<TcpStream>,
     router: Router,
     acceptor: Option<TlsAcceptor>,
     watcher: Watcher,
 ) {
-    let _ = stream.set_nodelay(true);
     let handle = ConnHandle::default();
     let io = KillableIo {
         inner: stream,
@@ -121,8 +137,9 @@ where
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT);
-    let connection = builder.serve_connection(TokioIo::new(io), service);
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(MAX_HEADER_BYTES);
+    let connection = builder.serve_connection(TokioIo::new(BareErrors::new(io)), service);
     if let Err(error) = watcher.watch(connection).await {
         tracing::debug!(%error, "connection ended with an error");
     }

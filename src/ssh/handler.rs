@@ -2,19 +2,22 @@
 //! board session on a pty. Everything else an SSH server usually offers is refused.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, sync_channel};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
 
 use russh::keys::PublicKey;
 use russh::server::{Auth, ChannelOpenHandle, Handle, Msg, Session};
 use russh::{Channel, ChannelId, ChannelOpenFailure, Pty};
 
 use super::ServeContext;
-use super::authorized_keys::fingerprint;
+use super::authorized_keys::{KeyDecision, fingerprint};
 use super::board_session::{self, ClientTerminal, Identity};
 use super::keys_in::{KeyParser, clamp_size};
+use super::listener::PreAuth;
 use super::sessions::Ticket;
 use super::writer::ChannelWriter;
 use crossterm::event::Event;
@@ -27,19 +30,22 @@ const INPUT_QUEUE: usize = 1024;
 const OUTPUT_QUEUE: usize = 16;
 /// The environment variables taken from the client: only what decides colours.
 const ENV_KEPT: [&str; 2] = ["COLORTERM", "NO_COLOR"];
+/// How long an address over the failure limit waits for each unlisted key to be refused.
+const SLOWED_REFUSAL: Duration = Duration::from_secs(2);
 
+/// Makes the handler of each accepted connection ([`super::listener`] accepts).
 #[derive(Clone)]
 pub struct Server {
     pub ctx: Arc<ServeContext>,
 }
 
-impl russh::server::Server for Server {
-    type Handler = Connection;
-
-    fn new_client(&mut self, peer: Option<SocketAddr>) -> Connection {
+impl Server {
+    pub fn connection(&self, peer: SocketAddr, pre_auth: Arc<PreAuth>) -> Connection {
         Connection {
             ctx: self.ctx.clone(),
-            peer,
+            peer: Some(peer),
+            pre_auth,
+            tried: false,
             identity: None,
             channel: None,
             client: None,
@@ -53,6 +59,10 @@ impl russh::server::Server for Server {
 pub struct Connection {
     ctx: Arc<ServeContext>,
     peer: Option<SocketAddr>,
+    pre_auth: Arc<PreAuth>,
+    /// The client tried to sign in (offered a key, sent a password): if the connection ends
+    /// without a sign-in, that is one failure for its address.
+    tried: bool,
     identity: Option<Identity>,
     /// The one session channel this connection may have.
     channel: Option<ChannelId>,
@@ -65,23 +75,14 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// The login for `key`, or `None` (and, when `count`, one more failure for the address).
-    fn login_for(&self, key: &PublicKey, count: bool) -> Option<String> {
-        let ip = self.peer.map(|peer| peer.ip());
-        if let Some(ip) = ip
-            && self.ctx.failures.blocked(ip, Instant::now())
-        {
-            tracing::warn!("ssh: address over the failed-authentication limit");
-            return None;
-        }
-        let login = self.ctx.keys.login_for(key);
-        if login.is_none() && count {
-            tracing::info!(key = %fingerprint(key), "ssh: unknown key refused");
-            if let Some(ip) = ip {
-                self.ctx.failures.record(ip, Instant::now());
-            }
-        }
-        login
+    fn ip(&self) -> Option<IpAddr> {
+        self.peer.map(|peer| peer.ip().to_canonical())
+    }
+
+    /// What the authorized keys say about `key` from this connection's address, now.
+    fn decide(&mut self, key: &PublicKey) -> KeyDecision {
+        self.tried = true;
+        self.ctx.keys.decide(key, self.ip(), Utc::now())
     }
 
     fn ours(&self, channel: ChannelId) -> bool {
@@ -106,6 +107,12 @@ impl Connection {
 impl Drop for Connection {
     fn drop(&mut self) {
         self.end_input();
+        if self.tried
+            && self.identity.is_none()
+            && let Some(ip) = self.ip()
+        {
+            self.ctx.failures.record(ip, Instant::now());
+        }
     }
 }
 
@@ -162,18 +169,36 @@ impl russh::server::Handler for Connection {
         _user: &str,
         key: &PublicKey,
     ) -> Result<Auth, Self::Error> {
-        Ok(match self.login_for(key, true) {
-            Some(_) => Auth::Accept,
-            None => Auth::reject(),
-        })
+        match self.decide(key) {
+            KeyDecision::Accept(_) => Ok(Auth::Accept),
+            KeyDecision::Unknown => {
+                tracing::info!(key = %fingerprint(key), "ssh: unknown key refused");
+                // Other people's failures never refuse a listed key; they only slow the keys
+                // that are not listed.
+                if let Some(ip) = self.ip()
+                    && self.ctx.failures.over_limit(ip, Instant::now())
+                {
+                    tokio::time::sleep(SLOWED_REFUSAL).await;
+                }
+                Ok(Auth::reject())
+            }
+            KeyDecision::Refused(why) => {
+                tracing::info!(key = %fingerprint(key), why, "ssh: listed key refused");
+                Ok(Auth::reject())
+            }
+        }
     }
 
     /// The SSH user name is ignored: the key alone says who this is.
     async fn auth_publickey(&mut self, _user: &str, key: &PublicKey) -> Result<Auth, Self::Error> {
-        let Some(login) = self.login_for(key, false) else {
+        let KeyDecision::Accept(login) = self.decide(key) else {
             return Ok(Auth::reject());
         };
         tracing::info!(key = %fingerprint(key), "ssh: signed in");
+        self.pre_auth.signed_in();
+        if let Some(ip) = self.ip() {
+            self.ctx.failures.clear(ip);
+        }
         self.identity = Some(Identity {
             login,
             fingerprint: fingerprint(key),
@@ -182,11 +207,9 @@ impl russh::server::Handler for Connection {
         Ok(Auth::Accept)
     }
 
-    /// Not offered, but a client may try anyway: it counts as a failure.
+    /// Not offered, but a client may try anyway: the connection counts as trying.
     async fn auth_password(&mut self, _user: &str, _password: &str) -> Result<Auth, Self::Error> {
-        if let Some(peer) = self.peer {
-            self.ctx.failures.record(peer.ip(), Instant::now());
-        }
+        self.tried = true;
         Ok(Auth::reject())
     }
 

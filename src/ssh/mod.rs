@@ -11,9 +11,12 @@ pub mod authorized_keys;
 pub mod board_session;
 pub mod handler;
 pub mod host_key;
+pub mod key_options;
 pub mod key_ring;
 pub mod keys_in;
+pub mod listener;
 pub mod sessions;
+pub mod startups;
 pub mod writer;
 
 use std::net::SocketAddr;
@@ -24,7 +27,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result};
 use russh::MethodKind;
 use russh::keys::PrivateKey;
-use russh::server::Server as _;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -33,14 +35,17 @@ use crate::theme::ColorDepth;
 use crate::tui::TuiOptions;
 
 use key_ring::KeyRing;
+use listener::PreAuthLimits;
 use sessions::{AuthFailures, Sessions};
 
 /// Builds a session's board options from its actor and the client's colour depth (the same
 /// settings as the local board: `commands::board` supplies it).
 pub type OptionsFor = Box<dyn Fn(&Actor, ColorDepth) -> Result<TuiOptions> + Send + Sync>;
 
-/// How long failed authentications from one address are remembered.
+/// How long failed sign-ins from one address are remembered.
 pub const AUTH_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// sshd's `LoginGraceTime` is 120 s; a person with a key signs in within a second or two.
+pub const DEFAULT_LOGIN_GRACE: Duration = Duration::from_secs(60);
 /// How long the server waits for sessions to say goodbye when it stops.
 const GOODBYE_WAIT: Duration = Duration::from_secs(3);
 
@@ -61,6 +66,7 @@ pub async fn serve(
     ctx: Arc<ServeContext>,
     listen: &str,
     host_key: PrivateKey,
+    limits: PreAuthLimits,
     ready: impl FnOnce(SocketAddr),
     stop: impl Future<Output = ()>,
 ) -> Result<()> {
@@ -83,14 +89,14 @@ pub async fn serve(
         nodelay: true,
         ..Default::default()
     };
-    let mut server = handler::Server { ctx: ctx.clone() };
-    let running = server.run_on_socket(Arc::new(config), &listener);
-    let handle = running.handle();
+    let server = handler::Server { ctx: ctx.clone() };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let accepting = listener::accept_loop(&listener, Arc::new(config), server, limits, stop_rx);
     // The sync sender (`reentry-board sync`) starts here when configured: spawned on this
     // runtime, it can wait on `ctx.sessions.subscribe()` to send as soon as a session commits.
     ready(local);
     tokio::select! {
-        result = running => result.context("the SSH server failed")?,
+        () = accepting => {}
         () = stop => {
             tracing::info!(sessions = ctx.sessions.count(), "ssh server stopping");
             ctx.sessions.stop_all();
@@ -98,7 +104,9 @@ pub async fn serve(
             while ctx.sessions.count() > 0 && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            handle.shutdown("the server is stopping".into());
+            let _ = stop_tx.send(true);
+            // The connections get a moment to send their disconnect.
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
     Ok(())

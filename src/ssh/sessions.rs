@@ -105,8 +105,11 @@ impl Sessions {
     }
 }
 
-/// Failed authentications per client address within a window; an address over the limit is
-/// refused before its key is even looked at.
+/// Failed sign-ins per client address within a window. A failure is a connection that tried
+/// to sign in and ended without success — not each key a client offers, since OpenSSH offers
+/// every key of the agent in turn. An address over the limit is slowed, never refused: its
+/// unlisted keys wait before they are turned down, while a listed key signs in at once (people
+/// behind one address must not lock each other out), and a sign-in clears the address.
 pub struct AuthFailures {
     limit: u32,
     window: Duration,
@@ -128,17 +131,31 @@ impl AuthFailures {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn blocked(&self, addr: IpAddr, now: Instant) -> bool {
+    /// The address has failed `limit` times within the window.
+    pub fn over_limit(&self, addr: IpAddr, now: Instant) -> bool {
         self.lock()
-            .get(&addr)
+            .get(&addr.to_canonical())
             .is_some_and(|(count, since)| *count >= self.limit && now - *since < self.window)
     }
 
+    /// A connection from `addr` ended without signing in.
     pub fn record(&self, addr: IpAddr, now: Instant) {
         let mut seen = self.lock();
         seen.retain(|_, (_, since)| now - *since < self.window);
-        let entry = seen.entry(addr).or_insert((0, now));
+        let entry = seen.entry(addr.to_canonical()).or_insert((0, now));
         entry.0 = entry.0.saturating_add(1);
+    }
+
+    /// Someone at `addr` signed in: its earlier failures are forgotten.
+    pub fn clear(&self, addr: IpAddr) {
+        self.lock().remove(&addr.to_canonical());
+    }
+
+    pub fn failures(&self, addr: IpAddr, now: Instant) -> u32 {
+        self.lock()
+            .get(&addr.to_canonical())
+            .filter(|(_, since)| now - *since < self.window)
+            .map_or(0, |(count, _)| *count)
     }
 }
 
@@ -169,16 +186,19 @@ mod tests {
     }
 
     #[test]
-    fn blocks_an_address_after_too_many_failures_for_a_while() {
+    fn counts_failures_per_address_for_a_while_and_a_sign_in_clears_them() {
         let failures = AuthFailures::new(3, Duration::from_secs(60));
         let (addr, other) = ("10.0.0.5".parse().unwrap(), "10.0.0.6".parse().unwrap());
         let t0 = Instant::now();
         for _ in 0..3 {
-            assert!(!failures.blocked(addr, t0));
+            assert!(!failures.over_limit(addr, t0));
             failures.record(addr, t0);
         }
-        assert!(failures.blocked(addr, t0));
-        assert!(!failures.blocked(other, t0));
-        assert!(!failures.blocked(addr, t0 + Duration::from_secs(61)));
+        assert!(failures.over_limit(addr, t0));
+        assert!(!failures.over_limit(other, t0));
+        assert!(!failures.over_limit(addr, t0 + Duration::from_secs(61)));
+        failures.clear(addr);
+        assert_eq!(failures.failures(addr, t0), 0);
+        assert!(!failures.over_limit(addr, t0));
     }
 }

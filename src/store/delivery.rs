@@ -19,8 +19,13 @@ use super::{Actor, Result, Store};
 pub enum Delivery {
     /// 2xx: created or duplicate.
     Sent,
-    /// Try again, not before `at`.
+    /// Try again, not before `at` (this event's own failure: a batch item's 5xx, 409
+    /// in-flight).
     Retry { at: DateTime<Utc>, error: String },
+    /// The request failed as a whole (no answer, 5xx, 429): the attempt is counted, and the
+    /// queue-wide hold alone says when to try again — so the hold's end, `sync resume` or any
+    /// successful request releases the event, and it never waits on a time of its own.
+    Held { error: String },
     /// The hub refused it for good (400, 422, other 4xx): dead-lettered, the person's later
     /// events blocked.
     Dead { error: String },
@@ -53,8 +58,11 @@ pub struct OutboxCounts {
     pub blocked: i64,
     pub discarded: i64,
     pub oldest_pending_at: Option<DateTime<Utc>>,
-    /// The earliest `next_attempt_at` among pending events.
+    /// When the next person's turn comes, if every person's first undelivered event waits for
+    /// a retry time of its own (`None`: something is due now, or nothing waits).
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Pending events waiting for a retry time of their own.
+    pub waiting: i64,
 }
 
 /// A dead or blocked event, as the status command and the sync panel list it. The payload is
@@ -188,6 +196,15 @@ impl Store {
                         )
                         .and_then(|mut s| s.execute(params![seq, ts(*at), error]))
                         .ctx("scheduling a retry")?;
+                    }
+                    Delivery::Held { error } => {
+                        tx.prepare_cached(
+                            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = NULL,
+                                last_error = ?2
+                             WHERE seq = ?1 AND state = 'pending'",
+                        )
+                        .and_then(|mut s| s.execute(params![seq, error]))
+                        .ctx("recording a failed request")?;
                     }
                     Delivery::Dead { error } | Delivery::Blocked { error } => {
                         let state = if matches!(outcome, Delivery::Dead { .. }) {
@@ -324,19 +341,31 @@ impl Store {
                 _ => {}
             }
         }
-        let (oldest, next): (Option<String>, Option<String>) = self
+        // Only a person's first undelivered event decides when that person goes next; one
+        // with no time of its own (NULL, sorted first) is due now.
+        let (oldest, next, waiting): (Option<String>, Option<String>, i64) = self
             .conn
             .prepare_cached(
-                "SELECT (SELECT created_at FROM outbox WHERE state = 'pending'
+                "WITH heads AS (
+                    SELECT person_id, MIN(person_seq) AS first FROM outbox
+                    WHERE state IN ('pending', 'dead', 'blocked') GROUP BY person_id)
+                 SELECT (SELECT created_at FROM outbox WHERE state = 'pending'
                          ORDER BY seq LIMIT 1),
-                        (SELECT next_attempt_at FROM outbox WHERE state = 'pending'
-                         ORDER BY julianday(next_attempt_at) LIMIT 1)",
+                        (SELECT hd.next_attempt_at FROM heads h
+                         JOIN outbox hd ON hd.person_id = h.person_id AND hd.person_seq = h.first
+                         WHERE hd.state = 'pending'
+                         ORDER BY hd.next_attempt_at IS NOT NULL, julianday(hd.next_attempt_at)
+                         LIMIT 1),
+                        (SELECT count(*) FROM outbox
+                         WHERE state = 'pending'
+                           AND julianday(next_attempt_at) > julianday('now'))",
             )
-            .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))))
+            .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
             .ctx("reading the oldest queued event")
             .map_err(|e| e.at(&self.path))?;
         counts.oldest_pending_at = parse_ts(oldest);
         counts.next_attempt_at = parse_ts(next);
+        counts.waiting = waiting;
         Ok(counts)
     }
 
@@ -450,9 +479,17 @@ impl Store {
         })
     }
 
-    /// Lifts a pause (after the token was replaced, say) so the sender tries again now. Audited.
+    /// Lifts a pause (after the token was replaced, say), the queue-wide hold and every
+    /// event's own retry time, so the sender tries everything now. Audited. `true` when
+    /// anything was held.
     pub fn resume_sync(&mut self, actor: &Actor) -> Result<bool> {
-        let before = self.sync_state()?.paused_reason;
+        Ok(self.resume_sync_report(actor)?.anything())
+    }
+
+    /// [`Store::resume_sync`], saying what it released.
+    pub fn resume_sync_report(&mut self, actor: &Actor) -> Result<Resumed> {
+        let state = self.sync_state()?;
+        let now = self.clock.now();
         self.write(actor, |w| {
             w.allow_admin()?;
             w.tx.execute(
@@ -462,17 +499,50 @@ impl Store {
                 params![w.now_ts()],
             )
             .ctx("resuming the queue")?;
+            let released =
+                w.tx.execute(
+                    "UPDATE outbox SET next_attempt_at = NULL
+                     WHERE state = 'pending' AND julianday(next_attempt_at) > julianday(?1)",
+                    params![ts(now)],
+                )
+                .ctx("releasing the events' retry times")?;
+            let resumed = Resumed {
+                paused: state.paused_reason.clone(),
+                hold_until: state.hold_until.filter(|at| *at > now),
+                events: i64::try_from(released).unwrap_or(i64::MAX),
+            };
             w.audit(&AuditRow {
                 person_id: None,
                 kind: "sync_resumed",
                 entity: "sync",
                 entity_id: None,
-                before: Some(json!({ "paused": before })),
-                after: Some(json!({ "paused": null })),
+                before: Some(json!({
+                    "paused": resumed.paused,
+                    "hold_until": resumed.hold_until.map(ts),
+                    "waiting_events": resumed.events,
+                })),
+                after: Some(json!({ "paused": null, "hold_until": null, "waiting_events": 0 })),
                 reason: None,
             })?;
-            Ok(before.is_some())
+            Ok(resumed)
         })
+    }
+}
+
+/// What `sync resume` released.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resumed {
+    /// The pause's reason, if the queue was paused.
+    pub paused: Option<String>,
+    /// The queue-wide hold that was lifted (`Retry-After`, backoff).
+    pub hold_until: Option<DateTime<Utc>>,
+    /// Events whose own retry time was cleared.
+    pub events: i64,
+}
+
+impl Resumed {
+    pub fn anything(&self) -> bool {
+        self.paused.is_some() || self.hold_until.is_some() || self.events > 0
     }
 }
 

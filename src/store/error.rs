@@ -22,6 +22,17 @@ pub enum StoreError {
     },
 
     #[error(
+        "{}: schema {found} needs upgrading to {known}, which needs write access; run any \
+         command that writes (or the board) once as the database's owner",
+        .path.display()
+    )]
+    NeedsUpgrade {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+
+    #[error(
         "{}: locked by another process; close the other session or try again in a moment",
         .path.display()
     )]

@@ -455,9 +455,10 @@ fn one_row(
     if fields.booked_on {
         detail_cols.push(BOOKED);
     }
+    // An empty booking date says nothing new: the board keeps the one it has (it is required).
     let differing: Vec<usize> = detail_cols
         .into_iter()
-        .filter(|&i| feed(i) != db(i))
+        .filter(|&i| feed(i) != db(i) && !(i == BOOKED && feed(i).is_none()))
         .collect();
     if !differing.is_empty() {
         changed = true;

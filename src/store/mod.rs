@@ -43,7 +43,7 @@ pub use commands::{
     RemoveMedication, ResolveBarrier, SetCarePlan, SetDmeStatus, SetMediCal, SetMedicationSupply,
     SetNaloxone, SetScreening, SetWarmHandoff,
 };
-pub use delivery::{Delivery, OutboxCounts, StuckEvent, SyncState};
+pub use delivery::{Delivery, OutboxCounts, Resumed, StuckEvent, SyncState};
 pub use directory_import::{MedicationEntry, UpsertOutcome};
 pub use error::{Result, StoreError};
 pub use import::{
@@ -59,7 +59,7 @@ pub fn codec_ts(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 pub use open::{APPLICATION_ID, SCHEMA_VERSION};
 pub use outbox::OutboxEvent;
-pub use users::User;
+pub use users::{MAX_LOGIN_CHARS, User};
 
 use error::SqlContext;
 

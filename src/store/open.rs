@@ -87,6 +87,50 @@ impl Store {
         Self::connect(path, clock)
     }
 
+    /// Opens an existing database only to read it: what a user who may only read the file
+    /// (a report, an export) needs. Nothing is written, so it must be at this binary's schema
+    /// already.
+    pub fn open_read_only(path: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<Self> {
+        let path = path.as_ref();
+        if !path.exists() {
+            return Err(StoreError::NotFound {
+                path: path.to_path_buf(),
+            });
+        }
+        let at = |e: StoreError| e.at(path);
+        let (conn, found) = match checked_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY, None) {
+            Ok(opened) => opened,
+            // A WAL database needs its -shm file, which a reader who may not write in the
+            // directory cannot create. With no -wal file beside it no writer has work in
+            // progress, and the file alone is the database: read it as it is.
+            Err(first) if !wal_file(path).exists() => checked_connection(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY,
+                Some(immutable(path)),
+            )
+            .map_err(|_| first)?,
+            Err(first) => return Err(first),
+        };
+        if found.user_version < SCHEMA_VERSION {
+            return Err(StoreError::NeedsUpgrade {
+                path: path.to_path_buf(),
+                found: found.user_version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        conn.execute_batch(&format!(
+            "PRAGMA query_only = ON; PRAGMA foreign_keys = ON; PRAGMA cache_size = {CACHE_KIB};"
+        ))
+        .ctx("setting the connection pragmas")
+        .map_err(at)?;
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+            clock,
+            permissions: PermissionMatrix::default(),
+        })
+    }
+
     pub fn open_or_create(path: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<Self> {
         let path = path.as_ref();
         if path.exists() {
@@ -98,24 +142,8 @@ impl Store {
 
     fn connect(path: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
         let at = |e: StoreError| e.at(path);
-        check_header(path)?;
         // No CREATE flag: the file exists by now, and a vanished file must not be re-made here.
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | OpenFlags::SQLITE_OPEN_URI,
-        )
-        .ctx("opening the database")
-        .map_err(at)?;
-        // Seeding and loading use some 30 distinct statements; the default cache of 16 would
-        // re-prepare them for every person.
-        conn.set_prepared_statement_cache_capacity(64);
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .ctx("setting the busy timeout")
-            .map_err(at)?;
-        let found = read_identity(&conn).map_err(at)?;
-        check_identity(path, &found)?;
+        let (conn, _) = checked_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE, None)?;
         // Only now, with the file known to be ours (or empty), may anything be written.
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
@@ -170,6 +198,55 @@ impl Store {
             tx.commit().ctx(&format!("committing migration {next}"))?;
         }
     }
+}
+
+/// A connection to `path` opened with `mode` (through `uri` when given), once the file is
+/// known to be ours (or empty).
+fn checked_connection(
+    path: &Path,
+    mode: OpenFlags,
+    uri: Option<String>,
+) -> Result<(Connection, Identity)> {
+    let at = |e: StoreError| e.at(path);
+    check_header(path)?;
+    let flags = mode | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let conn = match uri {
+        Some(uri) => Connection::open_with_flags(uri, flags),
+        None => Connection::open_with_flags(path, flags),
+    }
+    .ctx("opening the database")
+    .map_err(at)?;
+    // Seeding and loading use some 30 distinct statements; the default cache of 16 would
+    // re-prepare them for every person.
+    conn.set_prepared_statement_cache_capacity(64);
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .ctx("setting the busy timeout")
+        .map_err(at)?;
+    let found = read_identity(&conn).map_err(at)?;
+    check_identity(path, &found)?;
+    Ok((conn, found))
+}
+
+fn wal_file(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+/// `file:PATH?immutable=1`, the path percent-encoded as SQLite's URI filenames want it.
+fn immutable(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt as _;
+    let mut uri = String::from("file:");
+    for byte in path.as_os_str().as_bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                uri.push(char::from(*byte));
+            }
+            other => uri.push_str(&format!("%{other:02X}")),
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
 }
 
 pub(super) struct Identity {
@@ -232,6 +309,16 @@ pub(super) fn check_identity(path: &Path, found: &Identity) -> Result<()> {
                 why: "an SQLite database of another program".into(),
             });
         }
+    }
+    if found.user_version < 0 {
+        return Err(StoreError::NotOurs {
+            path,
+            why: format!(
+                "schema version {}, which reentry-board never writes (damaged, or changed by \
+                 hand)",
+                found.user_version
+            ),
+        });
     }
     if found.user_version > SCHEMA_VERSION {
         return Err(StoreError::TooNew {

@@ -60,13 +60,23 @@ fn current(w: &Writer<'_>, login: &str) -> Result<serde_json::Value> {
     .ok_or_else(|| StoreError::invalid(format!("no user {login}")))
 }
 
+/// The longest login: the central API carries it as `actor.user`, at most 64 characters.
+pub const MAX_LOGIN_CHARS: usize = 64;
+
 impl Store {
     /// Adds a user. Admin only, except the very first user of a database (bootstrap).
     pub fn add_user(&mut self, actor: &Actor, login: &str, name: &str, role: Role) -> Result<()> {
         let login = login.trim();
-        if login.is_empty() || login.chars().any(char::is_whitespace) {
+        if login.is_empty() || login.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(StoreError::invalid(format!(
-                "\"{login}\" is not a login: one word, no spaces"
+                "{login:?} is not a login: one word, no spaces"
+            )));
+        }
+        if login.chars().count() > MAX_LOGIN_CHARS {
+            return Err(StoreError::invalid(format!(
+                "a login has at most {MAX_LOGIN_CHARS} characters (the central API carries it); \
+                 this one has {}",
+                login.chars().count()
             )));
         }
         self.write(actor, |w| {

@@ -109,6 +109,9 @@ impl HubClient {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
+            // Drop an idle connection before a hub closes it (the reference hub after 60 s), so
+            // a request never goes out on a connection the hub is closing.
+            .pool_idle_timeout(std::time::Duration::from_secs(30))
             .user_agent(concat!("reentry-board/", env!("CARGO_PKG_VERSION")))
             .https_only(settings.url.scheme() == "https")
             .redirect(reqwest::redirect::Policy::none());

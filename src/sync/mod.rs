@@ -293,13 +293,14 @@ impl Sender {
             }
         };
         self.failures = self.failures.saturating_add(1);
+        // The queue-wide hold alone decides when to try again: a later success, `sync resume`
+        // or the hold's end releases these events and everyone queued behind them.
         let outcomes: Vec<(i64, Delivery)> = batch
             .iter()
             .map(|e| {
                 (
                     e.seq,
-                    Delivery::Retry {
-                        at,
+                    Delivery::Held {
                         error: error.to_string(),
                     },
                 )

@@ -103,14 +103,20 @@ impl SyncStatus {
                 Some(at) => format!("SYNC OK {}", at.with_timezone(tz).format("%H:%M")),
                 None => "SYNC OK".into(),
             },
-            SyncPhase::Queued => match self.oldest_pending_at {
-                Some(at) => format!("{} queued (oldest {})", self.pending, ago(now, at)),
-                None => format!("{} queued", self.pending),
-            },
+            SyncPhase::Queued => {
+                let mut words = match self.oldest_pending_at {
+                    Some(at) => format!("{} queued (oldest {})", self.pending, ago(now, at)),
+                    None => format!("{} queued", self.pending),
+                };
+                if let Some(at) = self.retry_at {
+                    words.push_str(&format!(", next try {}", when(now, at, tz)));
+                }
+                words
+            }
             SyncPhase::Offline => match self.retry_at {
                 Some(at) => format!(
-                    "OFFLINE, retry in {}, {} queued",
-                    span((at - now).num_seconds()),
+                    "OFFLINE, retry {}, {} queued",
+                    when(now, at, tz),
                     self.pending
                 ),
                 None => format!("OFFLINE, {} queued", self.pending),
@@ -119,6 +125,9 @@ impl SyncStatus {
                 let mut words = format!("{} REJECTED", self.dead + self.blocked);
                 if self.pending > 0 {
                     words.push_str(&format!(", {} queued", self.pending));
+                    if let Some(at) = self.retry_at {
+                        words.push_str(&format!(", next try {}", when(now, at, tz)));
+                    }
                 }
                 words
             }
@@ -130,6 +139,21 @@ impl SyncStatus {
                 self.pending
             ),
         }
+    }
+}
+
+/// `in 40s` for what is close, `at 15:04` (a clock time in `tz`) for the rest.
+fn when<Tz: TimeZone>(now: DateTime<Utc>, at: DateTime<Utc>, tz: &Tz) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let secs = (at - now).num_seconds();
+    if secs < 60 {
+        format!("in {}", span(secs))
+    } else if secs < 86400 {
+        format!("at {}", at.with_timezone(tz).format("%H:%M"))
+    } else {
+        format!("at {}", at.with_timezone(tz).format("%Y-%m-%d %H:%M"))
     }
 }
 
@@ -190,6 +214,24 @@ mod tests {
         };
         let s = SyncStatus::from_parts(&twelve, &offline, now);
         assert_eq!(s.words(now, &Utc), "OFFLINE, retry in 40s, 12 queued");
+
+        // An hour's hold names the clock time; events waiting on their own times say when
+        // the first goes.
+        let held = SyncState {
+            hold_until: Some(t("2026-03-01T15:04:30Z")),
+            ..offline.clone()
+        };
+        let s = SyncStatus::from_parts(&twelve, &held, now);
+        assert_eq!(s.words(now, &Utc), "OFFLINE, retry at 15:04, 12 queued");
+        let waiting = OutboxCounts {
+            next_attempt_at: Some(t("2026-03-01T14:35:00Z")),
+            ..queued.clone()
+        };
+        let s = SyncStatus::from_parts(&waiting, &ok_state, now);
+        assert_eq!(
+            s.words(now, &Utc),
+            "3 queued (oldest 2m), next try at 14:35"
+        );
 
         let rejected = OutboxCounts {
             dead: 1,

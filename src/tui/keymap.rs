@@ -472,7 +472,7 @@ pub fn table() -> Vec<Binding> {
             Action::SyncResume,
             "sync_resume",
             &["u"],
-            "sync panel: resume a paused sender (after fixing the token or certificate)",
+            "sync panel: send now (resume a paused sender once the token is fixed; lift the hub's hold and retry waits)",
             "resume",
             &[Screen::Sync],
         ),

@@ -379,9 +379,9 @@ pub fn run_effects(
                             .resume_sync(&actor)
                             .map(|was| {
                                 if was {
-                                    "resumed, the sender tries again now".to_string()
+                                    "resumed: every waiting event goes now".to_string()
                                 } else {
-                                    "the sender was not paused".to_string()
+                                    "nothing was held".to_string()
                                 }
                             })
                             .map_err(|e| SaveFailure::from_store(&e)),

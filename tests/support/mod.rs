@@ -1,6 +1,8 @@
 // Each test binary uses a different subset of the helpers.
 #![allow(dead_code)]
 pub mod contract;
+pub mod flood;
 pub mod pty;
 pub mod records;
 pub mod report_db;
+pub mod ssh_server;

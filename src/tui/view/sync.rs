@@ -31,21 +31,29 @@ pub fn draw(frame: &mut Frame, app: &App, panel: &SyncPanel) {
     if let Some(header) = app.sync_header() {
         out.push(Line::styled(header, theme.style(Slot::Title)));
     }
-    if app
-        .sync_view()
-        .is_some_and(|v| v.status.phase == SyncPhase::Paused)
-    {
-        let key = app
-            .options()
-            .keymap
-            .keys_for(&crate::tui::Action::SyncResume)
-            .first()
-            .map_or_else(String::new, |k| {
-                format!(", then {} resumes", k.label(app.options().ascii))
-            });
+    let resume_key = app
+        .options()
+        .keymap
+        .keys_for(&crate::tui::Action::SyncResume)
+        .first()
+        .map(|k| k.label(app.options().ascii));
+    let status = app.sync_view().map(|v| &v.status);
+    if status.is_some_and(|s| s.phase == SyncPhase::Paused) {
+        let key = resume_key
+            .as_ref()
+            .map_or_else(String::new, |k| format!(", then {k} resumes"));
         out.push(Line::styled(
             format!("Sending is paused: fix the token or certificate{key}."),
             theme.style(Slot::Error),
+        ));
+    } else if let (Some(at), Some(key)) = (status.and_then(|s| s.retry_at), &resume_key) {
+        // A long Retry-After outlives the hub's trouble: say who can cut it short.
+        out.push(Line::styled(
+            format!(
+                "Events wait until {} before the next try; {key} sends them now.",
+                at.with_timezone(&chrono::Local).format("%H:%M")
+            ),
+            theme.style(Slot::Muted),
         ));
     }
     match (&panel.entries, &panel.error) {

@@ -884,3 +884,47 @@ fn the_detail_view_lists_the_edit_keys_in_help_and_the_footer_not_the_body() {
         "{help}"
     );
 }
+
+/// A long agenda (a big jail's pretrial population) draws with the person on screen in view, and
+/// each frame gathers only the agenda people a screen could show.
+#[test]
+fn a_long_agenda_keeps_the_person_in_view_and_gathers_only_a_window() {
+    let today = d(TODAY);
+    let records = reentry_board::demo::synthetic_data(3_000, today, 7)
+        .unwrap()
+        .records;
+    let mut app = App::new(options("default"), records, today, at(TODAY, "09:00:00"));
+    app.update(Action::Resized {
+        width: 120,
+        height: 40,
+    });
+    app.update(Action::OpenMeeting);
+    let total = app.meeting().unwrap().agenda.len();
+    assert!(
+        total > 600,
+        "the synthetic roster gives a long agenda: {total}"
+    );
+    app.update(Action::MoveLast);
+    let view = app.meeting_view().unwrap();
+    assert!(view.agenda.len() <= 2 * view::meeting::AGENDA_WINDOW + 1);
+    let last = view
+        .current
+        .as_ref()
+        .unwrap()
+        .record
+        .person
+        .name
+        .formatted(NameFormat::LastFirst);
+    drop(view);
+    let screen = text(&render(&app, 120, 40));
+    let marked = screen
+        .lines()
+        .find(|l| l.starts_with('▶'))
+        .unwrap_or_else(|| panic!("{screen}"));
+    let shown: String = last.chars().take(8).collect();
+    assert!(marked.contains(&shown), "{marked} / {last}");
+    assert!(
+        screen.contains(&format!("MEETING  {total} of {total}")),
+        "{screen}"
+    );
+}

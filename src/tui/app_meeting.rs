@@ -10,7 +10,7 @@ use super::super::dialog::{Banner, Dialog, FormDialog, FormKind};
 use super::super::effect::{Effect, SaveFailure};
 use super::super::keymap::Screen;
 use super::super::meeting_screen::{self as ms, Leave, Meeting, MeetingForm, MeetingKey};
-use super::super::view::meeting::{AgendaLine, MeetingView};
+use super::super::view::meeting::{AGENDA_WINDOW, AgendaLine, MeetingView};
 use super::super::view::person::Look;
 use super::App;
 use crate::domain::filter::fold;
@@ -38,35 +38,34 @@ impl App {
     /// else, so where the records come from can change here alone.
     pub fn meeting_view(&self) -> Option<MeetingView<'_>> {
         let meeting = self.meeting.as_ref()?;
-        let index: HashMap<&str, usize> = meeting
+        // Only the agenda people the screen can show: an agenda may be thousands long.
+        let from = meeting.at.saturating_sub(AGENDA_WINDOW);
+        let to = (meeting.at + AGENDA_WINDOW + 1).min(meeting.agenda.len());
+        let wanted: HashMap<&str, usize> = meeting
             .agenda
+            .get(from..to)
+            .unwrap_or_default()
             .iter()
             .enumerate()
-            .map(|(i, a)| (a.person_id.as_str(), i))
+            .map(|(k, a)| (a.person_id.as_str(), k))
             .collect();
-        let mut rows: Vec<Option<&BoardRow>> = vec![None; meeting.agenda.len()];
+        let mut rows: Vec<Option<&BoardRow>> = vec![None; to.saturating_sub(from)];
         for row in &self.rows {
-            if let Some(slot) = index
+            if let Some(slot) = wanted
                 .get(row.record.person.id.as_str())
-                .and_then(|&i| rows.get_mut(i))
+                .and_then(|&k| rows.get_mut(k))
             {
                 *slot = Some(row);
             }
         }
-        let agenda = meeting
-            .agenda
-            .iter()
-            .zip(&rows)
-            .zip(&meeting.reviews)
-            .map(|((item, row), review)| AgendaLine::new(item.why, *row, review.reviewed))
-            .collect();
-        let current = rows.get(meeting.at).copied().flatten();
+        let current = rows.get(meeting.at - from).copied().flatten();
         let tasks = current.map_or_else(Vec::new, |r| {
             self.tasks_of(&r.record.person.id).cloned().collect()
         });
         Some(MeetingView {
             meeting,
-            agenda,
+            agenda_from: from,
+            agenda: rows.into_iter().map(AgendaLine::new).collect(),
             part2_visible: current.is_some_and(|r| self.may_see_part2(&r.record)),
             current: current.cloned(),
             tasks,

@@ -23,36 +23,39 @@ use crate::theme::Slot;
 use crate::tui::App;
 use crate::tui::meeting_screen::{self as ms, Meeting};
 
-/// One person of the agenda as the side list shows them.
+/// One person of the agenda as the side list shows them (whether they were reviewed, and why
+/// they are on it, the meeting itself knows).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgendaLine {
-    pub why: Why,
     /// `None` once they are no longer on the board (released or transferred).
     pub name: Option<PersonName>,
     pub days: Option<i64>,
     pub strip: Vec<MilestoneState>,
-    pub reviewed: bool,
 }
 
 impl AgendaLine {
-    pub fn new(why: Why, row: Option<&BoardRow>, reviewed: bool) -> Self {
+    pub fn new(row: Option<&BoardRow>) -> Self {
         Self {
-            why,
             name: row.map(|r| r.record.person.name.clone()),
             days: row.and_then(|r| r.readiness.days_to_release),
             strip: row.map_or_else(Vec::new, |r| {
                 r.readiness.milestones.iter().map(|m| m.state).collect()
             }),
-            reviewed,
         }
     }
 }
+
+/// How many agenda people either side of the one on screen the view may show: more than any
+/// screen is tall, and few enough that a huge agenda costs nothing per frame.
+pub const AGENDA_WINDOW: usize = 256;
 
 /// Everything the meeting screen draws besides the title and the footer.
 #[derive(Debug, Clone)]
 pub struct MeetingView<'a> {
     pub meeting: &'a Meeting,
-    /// One per agenda item, in agenda order.
+    /// The agenda people from `agenda_from` on, in agenda order: those within
+    /// [`AGENDA_WINDOW`] of the person on screen.
+    pub agenda_from: usize,
     pub agenda: Vec<AgendaLine>,
     /// The person on screen (record and readiness), if still on the board.
     pub current: Option<BoardRow>,
@@ -188,11 +191,21 @@ fn header(view: &MeetingView) -> Line<'static> {
 }
 
 fn reviewed_count(view: &MeetingView) -> usize {
-    view.agenda.iter().filter(|a| a.reviewed).count()
+    view.meeting.reviews.iter().filter(|r| r.reviewed).count()
 }
 
-fn name_of(line: &AgendaLine, view: &MeetingView) -> String {
-    line.name.as_ref().map_or_else(
+fn reviewed(view: &MeetingView, i: usize) -> bool {
+    view.meeting.reviews.get(i).is_some_and(|r| r.reviewed)
+}
+
+/// Agenda person `i` as gathered, if within the window.
+fn line_of<'v>(view: &'v MeetingView, i: usize) -> Option<&'v AgendaLine> {
+    i.checked_sub(view.agenda_from)
+        .and_then(|k| view.agenda.get(k))
+}
+
+fn name_of(view: &MeetingView, i: usize) -> String {
+    line_of(view, i).and_then(|a| a.name.as_ref()).map_or_else(
         || "(left the board)".to_string(),
         |n| n.formatted(view.look.name_format),
     )
@@ -205,31 +218,31 @@ fn agenda_line(view: &MeetingView, cells: usize) -> Line<'static> {
     let ascii = view.look.ascii;
     let at = view.meeting.at;
     let reached = &view.meeting.reached;
-    let next = view
-        .agenda
-        .get(at + 1)
-        .map_or_else(|| "end of the agenda".to_string(), |a| name_of(a, view));
+    let total = view.meeting.agenda.len();
+    let next = if at + 1 < total {
+        name_of(view, at + 1)
+    } else {
+        "end of the agenda".to_string()
+    };
     let tail = format!(
-        " {} of {} reviewed · next: {next}",
-        reviewed_count(view),
-        view.agenda.len()
+        " {} of {total} reviewed · next: {next}",
+        reviewed_count(view)
     );
     // The cells that fit beside the words, in a window that keeps the current person in view.
     let room = cells.saturating_sub(width("Agenda ") + 12).max(5);
-    let start = if view.agenda.len() <= room {
+    let start = if total <= room {
         0
     } else {
-        at.saturating_sub(room / 3)
-            .min(view.agenda.len().saturating_sub(room))
+        at.saturating_sub(room / 3).min(total.saturating_sub(room))
     };
     let mut spans = vec![Span::styled("Agenda ".to_string(), theme.style(Slot::Band))];
     if start > 0 {
         spans.push(Span::raw(if ascii { "<" } else { "…" }));
     }
-    for (i, a) in view.agenda.iter().enumerate().skip(start).take(room) {
+    for i in (start..total).take(room) {
         let (glyph, slot) = match (
             i == at,
-            a.reviewed,
+            reviewed(view, i),
             reached.get(i).copied().unwrap_or(false),
         ) {
             (true, _, _) => (if ascii { ">" } else { "▶" }, Slot::Selected),
@@ -239,7 +252,7 @@ fn agenda_line(view: &MeetingView, cells: usize) -> Line<'static> {
         };
         spans.push(Span::styled(glyph.to_string(), theme.style(slot)));
     }
-    if start + room < view.agenda.len() {
+    if start + room < total {
         spans.push(Span::raw(if ascii { ">" } else { "…" }));
     }
     spans.push(Span::raw(tail));
@@ -261,7 +274,7 @@ fn draw_agenda(buf: &mut ratatui::buffer::Buffer, area: Rect, view: &MeetingView
                 &format!(
                     "Agenda · {} of {} reviewed",
                     reviewed_count(view),
-                    view.agenda.len()
+                    view.meeting.agenda.len()
                 ),
                 cells,
             ),
@@ -271,10 +284,11 @@ fn draw_agenda(buf: &mut ratatui::buffer::Buffer, area: Rect, view: &MeetingView
     // Heading or person per line; the person's index into the agenda.
     let mut lines: Vec<Result<usize, (Why, usize)>> = Vec::new();
     let mut section = None;
-    for (i, a) in view.agenda.iter().enumerate() {
+    let items = &view.meeting.agenda;
+    for (i, a) in items.iter().enumerate() {
         if section != Some(a.why) {
             section = Some(a.why);
-            let count = view.agenda.iter().filter(|b| b.why == a.why).count();
+            let count = items.iter().filter(|b| b.why == a.why).count();
             lines.push(Err((a.why, count)));
         }
         lines.push(Ok(i));
@@ -317,7 +331,7 @@ fn draw_agenda(buf: &mut ratatui::buffer::Buffer, area: Rect, view: &MeetingView
                 );
             }
             Ok(i) => {
-                let Some(a) = view.agenda.get(i) else {
+                let Some(a) = line_of(view, i) else {
                     continue;
                 };
                 let here = i == view.meeting.at;
@@ -326,7 +340,7 @@ fn draw_agenda(buf: &mut ratatui::buffer::Buffer, area: Rect, view: &MeetingView
                     (true, true) => ">",
                     (false, _) => " ",
                 };
-                let tick = match (a.reviewed, ascii) {
+                let tick = match (reviewed(view, i), ascii) {
                     (true, false) => "✓",
                     (true, true) => "+",
                     (false, _) => " ",
@@ -335,7 +349,7 @@ fn draw_agenda(buf: &mut ratatui::buffer::Buffer, area: Rect, view: &MeetingView
                     Span::raw(mark.to_string()),
                     Span::styled(tick.to_string(), theme.state(MilestoneState::Done)),
                     Span::raw(" "),
-                    Span::raw(fit(&name_of(a, view), name_w)),
+                    Span::raw(fit(&name_of(view, i), name_w)),
                     Span::raw(" "),
                     Span::raw(fit_right(
                         &a.name.as_ref().map_or(String::new(), |_| days(a.days)),

@@ -423,6 +423,20 @@ mod tests {
         }
     }
 
+    /// Dim text washes out on a projector; no built-in theme relies on it.
+    #[test]
+    fn no_built_in_theme_dims_text() {
+        for (name, _) in BUILT_IN {
+            let theme = Theme::load(name, ColorDepth::TrueColor, None).unwrap();
+            for (slot, style) in &theme.styles {
+                assert!(
+                    !style.add_modifier.contains(Modifier::DIM),
+                    "{name}: {slot} is dim"
+                );
+            }
+        }
+    }
+
     #[test]
     fn default_theme_uses_only_ansi_16_names() {
         for depth in [ColorDepth::TrueColor, ColorDepth::Ansi16] {

@@ -329,6 +329,8 @@ fn actions_the_role_may_not_do_are_greyed_with_the_reason() {
     for _ in 0..200 {
         nurse.act(Action::MoveDown);
     }
+    // The list of edits is in the help overlay, not the detail view's body (#15).
+    nurse.act(Action::ToggleHelp);
     let text = nurse.screen_text(120, 60);
     assert!(
         text.contains("e      release date — the nurse role may not do this (set release date)"),
@@ -1334,6 +1336,8 @@ fn the_new_dialogs_are_greyed_for_roles_that_may_not_use_them() {
     for _ in 0..200 {
         nurse.act(Action::MoveDown);
     }
+    // The list of edits is in the help overlay, not the detail view's body (#15).
+    nurse.act(Action::ToggleHelp);
     let text = nurse.screen_text(120, 60);
     assert!(
         text.contains("T      transport — the nurse role may not do this"),

@@ -59,7 +59,7 @@ fn a_meeting_run_in_the_terminal_is_in_the_minutes() {
     pty.wait_for("Record a decision", WAIT);
     pty.send(b"Call the family about the ride home\r");
     pty.wait_for("Decision recorded", WAIT);
-    pty.send(b"r");
+    pty.send(b"v");
     pty.send(b"E");
     pty.wait_for("Meeting stored: 1 reviewed, 1 decision(s)", WAIT);
     pty.send(b"q");
@@ -73,4 +73,84 @@ fn a_meeting_run_in_the_terminal_is_in_the_minutes() {
     let md = String::from_utf8(out.stdout).unwrap();
     assert!(md.contains("- Call the family about the ride home"), "{md}");
     assert!(md.contains("(reviewed, "), "{md}");
+}
+
+/// The meeting as a room runs it, in the real binary at 120x40: the agenda beside the person,
+/// five people walked (two reviewed with one key each, one with a decision, one with a task, one
+/// skipped), the meeting ended, and the minutes printed by the `minutes` command.
+#[test]
+fn five_people_of_the_demo_agenda_walked_with_a_decision_and_a_task() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("board.db");
+    cli(home.path())
+        .args(["init", "--demo", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    let db = db.to_str().unwrap().to_string();
+    let mut pty = Pty::spawn(home.path(), &["board", "--db", &db], 120, 40, &[]);
+    pty.wait_for("q quit", WAIT);
+    pty.send(b"M");
+    pty.wait_for("MEETING  1 of", WAIT);
+    // The agenda down the side, the person and what needs doing beside it.
+    pty.wait_for("Agenda · 0 of", WAIT);
+    let first = pty.screen();
+    assert!(first.contains('▶'), "{first}");
+    assert!(
+        first.contains("What needs doing")
+            || first.contains("Nothing overdue, blocked or due soon"),
+        "{first}"
+    );
+    assert!(first.contains("Space reviewed, next"), "{first}");
+
+    // 1 and 2: nothing to decide, one key each.
+    pty.send(b" ");
+    pty.wait_for("MEETING  2 of", WAIT);
+    pty.send(b" ");
+    pty.wait_for("MEETING  3 of", WAIT);
+    pty.wait_for("Agenda · 2 of", WAIT);
+    // 3: a decision, then on.
+    pty.send(b"d");
+    pty.wait_for("Record a decision", WAIT);
+    pty.send(b"Order the 30-day supply today\r");
+    pty.wait_for("Decision recorded", WAIT);
+    pty.wait_for("decided: Order the 30-day supply today", WAIT);
+    pty.send(b" ");
+    pty.wait_for("MEETING  4 of", WAIT);
+    // 4: a task for a care manager of the directory, by part of her name, then on.
+    pty.send(b"+");
+    pty.wait_for("Add a follow-up task", WAIT);
+    pty.send(b"Book the clinic intake\tRenata\r");
+    pty.wait_for("Task for Renata Sol", WAIT);
+    pty.wait_for("+ task: Book the clinic intake", WAIT);
+    pty.send(b" ");
+    pty.wait_for("MEETING  5 of", WAIT);
+    // 5: looked at and skipped (`j`, as `→`: an arrow's escape sequence split by a busy machine
+    // would read as Esc).
+    pty.send(b"j");
+    pty.wait_for("MEETING  6 of", WAIT);
+    pty.send(b"E");
+    pty.wait_for("Meeting stored: 4 reviewed, 1 decision(s), 1 task(s)", WAIT);
+    pty.send(b"q");
+    assert!(pty.wait_exit(WAIT), "screen:\n{}", pty.screen());
+    pty.assert_restored();
+
+    let out = cli(home.path())
+        .args(["minutes", "--db", &db])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let md = String::from_utf8(out.stdout).unwrap();
+    eprintln!("{md}");
+    assert!(
+        md.contains("## People (4 of 6 on the agenda reviewed)"),
+        "{md}"
+    );
+    assert_eq!(md.matches("(reviewed, ").count(), 4, "{md}");
+    assert_eq!(md.matches("(not reviewed, ").count(), 2, "{md}");
+    assert!(md.contains("- Order the 30-day supply today"), "{md}");
+    assert!(
+        md.contains("- Book the clinic intake (who: Renata Sol"),
+        "{md}"
+    );
 }

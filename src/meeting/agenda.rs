@@ -1,5 +1,6 @@
-//! The meeting's agenda, built from the board rows alone: releasing in the next 14 days, then
-//! open date flags, then overdue work in the 15-90 band, then unknown dates. No one twice.
+//! The meeting's agenda, built from the board rows alone: anyone still held past their release
+//! date, then releasing in the next 14 days, then open date flags, then overdue work in the 15-90
+//! band, then unknown dates. No one twice.
 
 use std::collections::HashSet;
 
@@ -8,6 +9,8 @@ use crate::domain::{FlagStatus, MilestoneState, Rules};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Why {
+    /// The release date has passed and the person is still on the board.
+    PastRelease,
     ReleasingSoon,
     OpenDateFlag,
     OverdueWork,
@@ -17,6 +20,7 @@ pub enum Why {
 impl Why {
     pub fn label(self) -> &'static str {
         match self {
+            Self::PastRelease => "past release date, still held",
             Self::ReleasingSoon => "releasing in 0-14 days",
             Self::OpenDateFlag => "open date flag",
             Self::OverdueWork => "overdue work, 15-90 days",
@@ -36,6 +40,7 @@ pub struct AgendaItem {
 /// `rows` come in board order (soonest release first), which each section keeps. The day is
 /// whatever the rows' readiness was computed for, so the agenda never reads a clock.
 pub fn agenda(rows: &[BoardRow], rules: &Rules) -> Vec<AgendaItem> {
+    let past = |r: &BoardRow| r.readiness.days_to_release.is_some_and(|d| d < 0);
     let soon = |r: &BoardRow| {
         r.readiness
             .days_to_release
@@ -57,7 +62,8 @@ pub fn agenda(rows: &[BoardRow], rules: &Rules) -> Vec<AgendaItem> {
                 .any(|m| m.state == MilestoneState::Overdue)
     };
     let unknown = |r: &BoardRow| r.record.release.date.is_none();
-    let sections: [(Why, Test<'_>); 4] = [
+    let sections: [(Why, Test<'_>); 5] = [
+        (Why::PastRelease, &past),
         (Why::ReleasingSoon, &soon),
         (Why::OpenDateFlag, &flagged),
         (Why::OverdueWork, &overdue),

@@ -1,6 +1,8 @@
 //! The meeting half of [`App`]: opening the agenda, walking it, the meeting's small dialogs,
 //! ending it (one [`Effect::RecordMeeting`]), and the open follow-up tasks the board shows.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use super::super::dialog::form::{Field, Form};
@@ -8,6 +10,8 @@ use super::super::dialog::{Banner, Dialog, FormDialog, FormKind};
 use super::super::effect::{Effect, SaveFailure};
 use super::super::keymap::Screen;
 use super::super::meeting_screen::{self as ms, Leave, Meeting, MeetingForm, MeetingKey};
+use super::super::view::meeting::{AGENDA_WINDOW, AgendaLine, MeetingView};
+use super::super::view::person::Look;
 use super::App;
 use crate::domain::filter::fold;
 use crate::domain::role::Action as Permission;
@@ -27,6 +31,48 @@ impl App {
 
     pub fn meeting(&self) -> Option<&Meeting> {
         self.meeting.as_ref()
+    }
+
+    /// What the meeting screen draws, gathered in this one place: each agenda person's name,
+    /// days and strip, and the person on screen with their open tasks. The view reads nothing
+    /// else, so where the records come from can change here alone.
+    pub fn meeting_view(&self) -> Option<MeetingView<'_>> {
+        let meeting = self.meeting.as_ref()?;
+        // Only the agenda people the screen can show: an agenda may be thousands long.
+        let from = meeting.at.saturating_sub(AGENDA_WINDOW);
+        let to = (meeting.at + AGENDA_WINDOW + 1).min(meeting.agenda.len());
+        let wanted: HashMap<&str, usize> = meeting
+            .agenda
+            .get(from..to)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(k, a)| (a.person_id.as_str(), k))
+            .collect();
+        let mut rows: Vec<Option<&BoardRow>> = vec![None; to.saturating_sub(from)];
+        for row in &self.rows {
+            if let Some(slot) = wanted
+                .get(row.record.person.id.as_str())
+                .and_then(|&k| rows.get_mut(k))
+            {
+                *slot = Some(row);
+            }
+        }
+        let current = rows.get(meeting.at - from).copied().flatten();
+        let tasks = current.map_or_else(Vec::new, |r| {
+            self.tasks_of(&r.record.person.id).cloned().collect()
+        });
+        Some(MeetingView {
+            meeting,
+            agenda_from: from,
+            agenda: rows.into_iter().map(AgendaLine::new).collect(),
+            part2_visible: current.is_some_and(|r| self.may_see_part2(&r.record)),
+            current: current.cloned(),
+            tasks,
+            read_only: self.meeting_state().err(),
+            look: Look::of(self),
+            now: self.now,
+        })
     }
 
     /// The agenda person now on screen, if they are still on the board.
@@ -88,6 +134,19 @@ impl App {
             Action::Meeting(key) => key,
             Action::TogglePresentation => return self.toggle_presentation(),
             Action::ToggleHelp => return self.open_help(),
+            Action::MoveFirst | Action::MoveLast => {
+                let last = action == Action::MoveLast;
+                if let Some(m) = self.meeting.as_mut() {
+                    let to = if last {
+                        m.agenda.len().saturating_sub(1)
+                    } else {
+                        0
+                    };
+                    self.dirty |= m.go_to(to, now);
+                }
+                return;
+            }
+            Action::PageUp | Action::PageDown => return self.scroll_meeting(action),
             _ => return,
         };
         self.dirty = true;
@@ -114,13 +173,17 @@ impl App {
                     self.push_meeting_form(MeetingForm::Leave, form);
                 }
             }
-            MeetingKey::Reviewed | MeetingKey::Decision | MeetingKey::Task => {
+            MeetingKey::Reviewed
+            | MeetingKey::ReviewedNext
+            | MeetingKey::Decision
+            | MeetingKey::Task => {
                 if let Err(why) = self.meeting_state() {
                     self.notice = Some(format!("Not recorded: {why}."));
                     return;
                 }
                 let who = self.meeting_label();
                 match key {
+                    MeetingKey::ReviewedNext => self.reviewed_next(&who),
                     MeetingKey::Reviewed => {
                         if let Some(m) = self.meeting.as_mut() {
                             let on = m.toggle_reviewed();
@@ -154,6 +217,42 @@ impl App {
                 }
             }
             MeetingKey::End => self.end_meeting(),
+        }
+    }
+
+    /// The common path: this person reviewed, and the next one on screen.
+    fn reviewed_next(&mut self, who: &str) {
+        let now = self.now;
+        let Some(m) = self.meeting.as_mut() else {
+            return;
+        };
+        m.mark_reviewed();
+        self.notice = Some(if m.go(true, now) {
+            format!("{who}: reviewed. Now {} of {}.", m.at + 1, m.agenda.len())
+        } else {
+            format!("{who}: reviewed. That was the last person on the agenda: E ends the meeting.")
+        });
+    }
+
+    /// PgUp / PgDn: the person's panel, when it is longer than the screen.
+    fn scroll_meeting(&mut self, action: Action) {
+        let size = self.size;
+        let max = self
+            .meeting_view()
+            .map_or(0, |v| super::super::view::meeting::max_scroll(&v, size));
+        let page = usize::from(size.1.saturating_sub(5)).max(1);
+        let Some(m) = self.meeting.as_mut() else {
+            return;
+        };
+        let to = if action == Action::PageDown {
+            m.scroll.saturating_add(page)
+        } else {
+            m.scroll.saturating_sub(page)
+        }
+        .min(max);
+        if to != m.scroll {
+            m.scroll = to;
+            self.dirty = true;
         }
     }
 

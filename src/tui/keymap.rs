@@ -82,6 +82,18 @@ const NAV: &[Screen] = &[
     Screen::Sync,
     Screen::Stats,
 ];
+/// Paging and the ends: also the meeting (the person's panel scrolls; Home and End are the ends
+/// of the agenda).
+const PAGED: &[Screen] = &[
+    Screen::Board,
+    Screen::Detail,
+    Screen::Help,
+    Screen::Checklist,
+    Screen::Audit,
+    Screen::Sync,
+    Screen::Stats,
+    Screen::Meeting,
+];
 const BOARD: &[Screen] = &[Screen::Board];
 const BOARD_DETAIL: &[Screen] = &[Screen::Board, Screen::Detail];
 const DETAIL: &[Screen] = &[Screen::Detail];
@@ -122,7 +134,7 @@ pub fn table() -> Vec<Binding> {
             &["PageUp"],
             "one screen up",
             "",
-            NAV,
+            PAGED,
         ),
         b(
             Action::PageDown,
@@ -130,7 +142,7 @@ pub fn table() -> Vec<Binding> {
             &["PageDown"],
             "one screen down",
             "",
-            NAV,
+            PAGED,
         ),
         b(
             Action::MoveFirst,
@@ -138,7 +150,7 @@ pub fn table() -> Vec<Binding> {
             &["Home", "g"],
             "first person / top",
             "",
-            NAV,
+            PAGED,
         ),
         b(
             Action::MoveLast,
@@ -146,7 +158,7 @@ pub fn table() -> Vec<Binding> {
             &["End", "G"],
             "last person / bottom",
             "",
-            NAV,
+            PAGED,
         ),
         b(
             Action::OpenDetail,
@@ -289,7 +301,7 @@ pub fn table() -> Vec<Binding> {
             "flag_date_change",
             &["F"],
             "flag a proposed release-date change for the meeting",
-            "",
+            "flag",
             BOARD_DETAIL,
         ),
         b(
@@ -297,7 +309,7 @@ pub fn table() -> Vec<Binding> {
             "decide_flag",
             &["D"],
             "accept or reject a flagged date change",
-            "",
+            "decide",
             DETAIL,
         ),
         b(
@@ -305,7 +317,7 @@ pub fn table() -> Vec<Binding> {
             "acknowledge_change",
             &["K"],
             "acknowledge an earlier / inside-T-14 date change",
-            "",
+            "ack",
             DETAIL,
         ),
         b(
@@ -329,7 +341,7 @@ pub fn table() -> Vec<Binding> {
             "care_plan",
             &["P"],
             "care plan status",
-            "",
+            "plan",
             DETAIL,
         ),
         b(
@@ -337,7 +349,7 @@ pub fn table() -> Vec<Binding> {
             "warm_handoff",
             &["H"],
             "warm handoff: schedule, complete, not required",
-            "",
+            "handoff",
             DETAIL,
         ),
         b(
@@ -345,7 +357,7 @@ pub fn table() -> Vec<Binding> {
             "consent",
             &["C"],
             "consent: scope, signed, expiry, guardian, Part 2",
-            "",
+            "consent",
             DETAIL,
         ),
         b(
@@ -353,7 +365,7 @@ pub fn table() -> Vec<Binding> {
             "appointments",
             &["V"],
             "appointments: add, reschedule, kept / missed, cancel",
-            "",
+            "appts",
             DETAIL,
         ),
         b(
@@ -361,7 +373,7 @@ pub fn table() -> Vec<Binding> {
             "transport",
             &["T"],
             "transport on release: mode, pickup, time",
-            "",
+            "transport",
             DETAIL,
         ),
         b(
@@ -369,7 +381,7 @@ pub fn table() -> Vec<Binding> {
             "referrals",
             &["L"],
             "behavioral health referrals: add, move status",
-            "",
+            "referral",
             DETAIL,
         ),
         b(
@@ -377,15 +389,16 @@ pub fn table() -> Vec<Binding> {
             "notifications",
             &["O"],
             "notifications per recipient: sent, acknowledged",
-            "",
+            "notify",
             DETAIL,
         ),
         b(
             Action::Open(Editor::MediCal),
             "medi_cal",
-            &["M"],
+            // `M` is the meeting on the board; `I` for insurance.
+            &["I"],
             "Medi-Cal status and plan",
-            "",
+            "Medi-Cal",
             DETAIL,
         ),
         b(
@@ -393,7 +406,7 @@ pub fn table() -> Vec<Binding> {
             "screening",
             &["S"],
             "access screening: result and health needs",
-            "",
+            "screening",
             DETAIL,
         ),
         b(
@@ -401,7 +414,7 @@ pub fn table() -> Vec<Binding> {
             "record_barrier",
             &["B"],
             "record a barrier (reason from the list)",
-            "",
+            "barrier",
             DETAIL,
         ),
         b(
@@ -409,7 +422,7 @@ pub fn table() -> Vec<Binding> {
             "resolve_barrier",
             &["R"],
             "resolve an open barrier",
-            "",
+            "resolve",
             DETAIL,
         ),
         b(
@@ -417,7 +430,7 @@ pub fn table() -> Vec<Binding> {
             "add_note",
             &["n"],
             "add a free-text note",
-            "",
+            "note",
             DETAIL,
         ),
         b(
@@ -425,7 +438,7 @@ pub fn table() -> Vec<Binding> {
             "mark_milestone",
             &["X"],
             "mark a milestone done / not needed",
-            "",
+            "mark",
             DETAIL,
         ),
         b(
@@ -433,7 +446,7 @@ pub fn table() -> Vec<Binding> {
             "complete_task",
             &["J"],
             "mark one of this person's follow-up tasks done",
-            "",
+            "task done",
             DETAIL,
         ),
         b(
@@ -441,7 +454,7 @@ pub fn table() -> Vec<Binding> {
             "audit",
             &["a"],
             "this person's audit trail",
-            "",
+            "audit",
             DETAIL,
         ),
         b(
@@ -653,35 +666,11 @@ pub fn table() -> Vec<Binding> {
             BOARD,
         ),
         b(
-            Action::Meeting(MeetingKey::Next),
-            "meeting_next",
-            &["n", "Right"],
-            "meeting: next person on the agenda",
-            "next",
-            MEETING,
-        ),
-        b(
-            Action::Meeting(MeetingKey::Prev),
-            "meeting_previous",
-            &["N", "Left"],
-            "meeting: previous person",
-            "prev",
-            MEETING,
-        ),
-        b(
-            Action::Meeting(MeetingKey::End),
-            "meeting_end",
-            &["E"],
-            "meeting: end it and store the minutes",
-            "end",
-            MEETING,
-        ),
-        b(
-            Action::Meeting(MeetingKey::Leave),
-            "meeting_leave",
-            &["Esc"],
-            "meeting: leave (asks first; nothing is stored unless you end it)",
-            "leave",
+            Action::Meeting(MeetingKey::ReviewedNext),
+            "meeting_reviewed_next",
+            &["Space"],
+            "meeting: mark this person reviewed and go on to the next",
+            "reviewed, next",
             MEETING,
         ),
         b(
@@ -695,17 +684,10 @@ pub fn table() -> Vec<Binding> {
         b(
             Action::Meeting(MeetingKey::Task),
             "meeting_task",
-            &["t"],
+            // Not `t`: on the board and in the detail view `t` is the care team.
+            &["+"],
             "meeting: add a follow-up task (what, who, by when)",
             "task",
-            MEETING,
-        ),
-        b(
-            Action::Meeting(MeetingKey::Reviewed),
-            "meeting_reviewed",
-            &["r", "Space"],
-            "meeting: mark this person reviewed (again: not reviewed)",
-            "reviewed",
             MEETING,
         ),
         b(
@@ -717,11 +699,51 @@ pub fn table() -> Vec<Binding> {
             MEETING,
         ),
         b(
+            Action::Meeting(MeetingKey::End),
+            "meeting_end",
+            &["E"],
+            "meeting: end it and store the minutes",
+            "end",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Next),
+            "meeting_next",
+            &["Right", "Down", "j"],
+            "meeting: next person on the agenda (not marked reviewed)",
+            "next",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Prev),
+            "meeting_previous",
+            &["Left", "Up", "k"],
+            "meeting: previous person",
+            "prev",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Reviewed),
+            "meeting_reviewed",
+            &["v"],
+            "meeting: reviewed on / off, staying on this person",
+            "",
+            MEETING,
+        ),
+        b(
             Action::Meeting(MeetingKey::Attendees),
             "meeting_attendees",
-            &["a"],
-            "meeting: add or remove attendees",
+            &["W"],
+            "meeting: who is attending: add or remove a name",
             "attendees",
+            MEETING,
+        ),
+        b(
+            Action::Meeting(MeetingKey::Leave),
+            "meeting_leave",
+            &["Esc"],
+            "meeting: leave (asks first; nothing is stored unless you end it)",
+            "leave",
             MEETING,
         ),
         b(
@@ -733,6 +755,56 @@ pub fn table() -> Vec<Binding> {
             BOARD,
         ),
     ]
+}
+
+/// Screens a user walks between with one key: the board opens the detail view, the meeting and
+/// the stats, the meeting opens the detail view (`Esc` comes back), and help opens over each. A
+/// key bound on both screens of a pair must mean the same on both ([`Keymap::meaning_clashes`]).
+/// Dialogs (forms, the picker, the checklist, the audit list, the sync panel) are not in it: they
+/// sit over a screen, take the keyboard while open and show their own keys in the footer.
+pub const WALKED: &[(Screen, Screen)] = &[
+    (Screen::Board, Screen::Detail),
+    (Screen::Board, Screen::Meeting),
+    (Screen::Meeting, Screen::Detail),
+    (Screen::Board, Screen::Stats),
+    (Screen::Board, Screen::Help),
+    (Screen::Detail, Screen::Help),
+    (Screen::Meeting, Screen::Help),
+    (Screen::Stats, Screen::Help),
+];
+
+/// What an action means to the person pressing the key. The meeting has its own actions for
+/// going on, going back, opening the detail view and leaving; to the user they are the board's.
+fn meaning(action: &Action) -> Action {
+    match action {
+        Action::Meeting(MeetingKey::Next) => Action::MoveDown,
+        Action::Meeting(MeetingKey::Prev) => Action::MoveUp,
+        Action::Meeting(MeetingKey::Detail) => Action::OpenDetail,
+        Action::Meeting(MeetingKey::Leave) => Action::Back,
+        other => other.clone(),
+    }
+}
+
+/// One key that means two things on two screens a user walks between.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeaningClash {
+    pub key: String,
+    pub first: (Screen, &'static str),
+    pub second: (Screen, &'static str),
+}
+
+impl fmt::Display for MeaningClash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` is {} on the {} screen and {} on the {} screen",
+            self.key,
+            self.first.1,
+            self.first.0.label(),
+            self.second.1,
+            self.second.0.label()
+        )
+    }
 }
 
 /// A key as the keymap knows it. Shift is folded into the character (`G`), so it is not stored.
@@ -932,6 +1004,34 @@ impl Keymap {
         &self.bound
     }
 
+    /// Keys that mean one thing on a screen and another on a screen reached from it
+    /// ([`WALKED`]), in a stable order.
+    pub fn meaning_clashes(&self) -> Vec<MeaningClash> {
+        let mut out = Vec::new();
+        for &(a, b) in WALKED {
+            for (&(screen, key), &i) in &self.lookup {
+                if screen != a {
+                    continue;
+                }
+                let Some(&j) = self.lookup.get(&(b, key)) else {
+                    continue;
+                };
+                let (Some(x), Some(y)) = (self.bound.get(i), self.bound.get(j)) else {
+                    continue;
+                };
+                if meaning(&x.binding.action) != meaning(&y.binding.action) {
+                    out.push(MeaningClash {
+                        key: key.label(true),
+                        first: (a, x.binding.name),
+                        second: (b, y.binding.name),
+                    });
+                }
+            }
+        }
+        out.sort_by(|x, y| (x.first.0, x.second.0, &x.key).cmp(&(y.first.0, y.second.0, &y.key)));
+        out
+    }
+
     /// The keys of the first binding of `action`, for hints such as "? help".
     pub fn keys_for(&self, action: &Action) -> &[Key] {
         self.bound
@@ -1097,6 +1197,52 @@ mod tests {
                 height: 24
             })
         );
+    }
+
+    /// One meaning per key where a user walks between screens (the board, the detail view, the
+    /// meeting, stats, help): `M` was the meeting on the board and Medi-Cal in the detail view.
+    #[test]
+    fn a_key_means_one_thing_on_screens_a_user_walks_between() {
+        let clashes: Vec<String> = Keymap::default()
+            .meaning_clashes()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(clashes, Vec::<String>::new());
+
+        // The test finds such a pair when there is one: the old `M`, and `t` in the meeting.
+        let old = Keymap::build(&overrides(&[
+            ("medi_cal", &["M"]),
+            ("meeting_task", &["t"]),
+        ]))
+        .unwrap_or_default();
+        let clashes: Vec<String> = old
+            .meaning_clashes()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            clashes,
+            vec![
+                "`M` is meeting on the board screen and medi_cal on the detail screen",
+                "`t` is care_team on the board screen and meeting_task on the meeting screen",
+                "`t` is meeting_task on the meeting screen and care_team on the detail screen",
+            ]
+        );
+
+        // The same key for the same thing is no clash: Enter opens the detail view from the
+        // board and from the meeting; Up and Down walk the board and the agenda.
+        let map = Keymap::default();
+        let none = KeyModifiers::NONE;
+        for code in [
+            KeyCode::Enter,
+            KeyCode::Down,
+            KeyCode::Char('p'),
+            KeyCode::Char('?'),
+        ] {
+            assert!(map.action_for(&key(code, none), Screen::Board).is_some());
+            assert!(map.action_for(&key(code, none), Screen::Meeting).is_some());
+        }
     }
 
     #[test]

@@ -16,7 +16,10 @@ pub enum MeetingKey {
     Prev,
     Decision,
     Task,
+    /// Reviewed on / off, staying on the person.
     Reviewed,
+    /// The common path: reviewed, and on to the next person.
+    ReviewedNext,
     Detail,
     Attendees,
     End,
@@ -52,6 +55,8 @@ pub struct Meeting {
     pub owners: Option<Vec<String>>,
     /// The end is on its way to the store; a second `E` waits for the answer.
     pub saving: bool,
+    /// First line of the person's panel shown, when it is longer than the screen.
+    pub scroll: usize,
 }
 
 impl Meeting {
@@ -77,6 +82,7 @@ impl Meeting {
             attendees: vec![chair],
             owners: None,
             saving: false,
+            scroll: 0,
         }
     }
 
@@ -111,9 +117,16 @@ impl Meeting {
                 None => return false,
             }
         };
-        if to >= self.agenda.len() {
+        self.go_to(to, now)
+    }
+
+    /// Moves to agenda item `to`, banking the time spent on this one. False when `to` is the
+    /// person on screen or past the end.
+    pub fn go_to(&mut self, to: usize, now: DateTime<Utc>) -> bool {
+        if to >= self.agenda.len() || to == self.at {
             return false;
         }
+        self.scroll = 0;
         let spent = elapsed(self.turn_started, now);
         if let Some(r) = self.review_mut() {
             r.seconds += spent;
@@ -124,6 +137,13 @@ impl Meeting {
             *reached = true;
         }
         true
+    }
+
+    /// Marks the person on screen reviewed (not a toggle: the common path never un-marks).
+    pub fn mark_reviewed(&mut self) {
+        if let Some(r) = self.review_mut() {
+            r.reviewed = true;
+        }
     }
 
     pub fn toggle_reviewed(&mut self) -> bool {

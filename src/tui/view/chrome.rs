@@ -89,7 +89,12 @@ pub fn keys_footer(app: &App, cells: usize) -> Line<'static> {
     let mut parts: Vec<String> = Vec::new();
     // Help first: when a narrow screen cuts the footer, the way to every other key survives.
     let mut bound: Vec<_> = app.options().keymap.bound().iter().collect();
-    bound.sort_by_key(|b| b.binding.action != Action::ToggleHelp);
+    // On the meeting screen its own keys come next, the common path first.
+    bound.sort_by_key(|b| match b.binding.action {
+        Action::ToggleHelp => 0,
+        Action::Meeting(_) => 1,
+        _ => 2,
+    });
     for bound in bound {
         let b = &bound.binding;
         if b.short.is_empty() || !b.screens.contains(&screen) || bound.keys.is_empty() {
@@ -102,6 +107,13 @@ pub fn keys_footer(app: &App, cells: usize) -> Line<'static> {
         // the edits are made, lists them.
         if matches!(b.action, Action::Open(_)) && (screen == Screen::Board || app.presentation()) {
             continue;
+        }
+        // The footer offers only the edits this role may make here; help (`?`) lists the rest
+        // with the reason.
+        if let Action::Open(editor) = b.action {
+            if app.editor_state(editor).is_err() {
+                continue;
+            }
         }
         let mut keys: Vec<String> = bound.keys.iter().map(|k| k.label(ascii)).collect();
         // The pair reads better together: `↑↓/kj move`.

@@ -16,7 +16,6 @@ use crate::domain::{
 };
 use crate::theme::Slot;
 use crate::tui::App;
-use crate::tui::dialog::Editor;
 
 /// Title and person line above; keys below.
 const CHROME: u16 = 3;
@@ -24,6 +23,14 @@ const CHROME: u16 = 3;
 pub fn max_scroll(app: &App) -> usize {
     let shown = usize::from(app.size().1.saturating_sub(CHROME));
     lines(app).len().saturating_sub(shown)
+}
+
+/// The width the body is laid out for: the terminal's, or 80 before the first resize.
+fn body_width(app: &App) -> usize {
+    match app.size().0 {
+        0 => 80,
+        w => usize::from(w),
+    }
 }
 
 pub fn draw(frame: &mut Frame, app: &App) {
@@ -99,6 +106,24 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         }
         item(&mut out, who);
     }
+
+    // What needs doing leads: the same list the meeting shows.
+    let look = super::person::Look::of(app);
+    if !out.is_empty() {
+        out.push(Line::raw(""));
+    }
+    out.extend(super::person::needs_doing(row, &look, body_width(app)));
+
+    // Then the rest of the timeline: what is pending, by due date.
+    let next = super::person::coming_up(row, &look, body_width(app));
+    if !next.is_empty() {
+        out.push(Line::raw(""));
+        out.extend(next);
+    }
+
+    // Follow-up tasks from meetings are work to do as well.
+    heading(&mut out, "Follow-up tasks");
+    out.extend(super::tasks::lines(app, r));
 
     heading(&mut out, "Release date");
     let rel = &r.release;
@@ -392,9 +417,6 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         );
     }
 
-    heading(&mut out, "Follow-up tasks");
-    out.extend(super::tasks::lines(app, r));
-
     heading(&mut out, "Notes");
     if r.notes.is_empty() {
         item(&mut out, "none".into());
@@ -410,11 +432,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         }
     }
 
-    if !present {
-        heading(&mut out, "Edit");
-        actions(app, &mut out);
-    }
-
+    // Every milestone in strip order, with who settled it and when: the record.
     heading(&mut out, "Milestones");
     for m in &row.readiness.milestones {
         // Settled milestones have no due date left to meet; saying "due -" would read as missing.
@@ -422,7 +440,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             format!("{:<30} {}", m.code.label(), m.state.label())
         } else {
             format!(
-                "{:<30} {}  due {}",
+                "{:<30} {:<8}  due {}",
                 m.code.label(),
                 m.state.label(),
                 opt_date(m.due)
@@ -446,31 +464,8 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             Span::styled(format!(" {text}"), Style::new()),
         ]));
     }
-    out
-}
 
-/// What this user can edit here, each with its key; the rest greyed with the reason. Not on a
-/// shared screen, where nobody edits.
-fn actions(app: &App, out: &mut Vec<Line<'static>>) {
-    let theme = &app.options().theme;
-    let ascii = app.options().ascii;
-    for editor in Editor::ALL {
-        let keys: Vec<String> = app
-            .options()
-            .keymap
-            .keys_for(&crate::tui::Action::Open(editor))
-            .iter()
-            .map(|k| k.label(ascii))
-            .collect();
-        if keys.is_empty() {
-            continue;
-        }
-        let line = format!("  {:<6} {}", keys.join("/"), editor.label());
-        out.push(match app.editor_state(editor) {
-            Ok(()) => Line::raw(line),
-            Err(why) => Line::styled(format!("{line} — {why}"), theme.style(Slot::Muted)),
-        });
-    }
+    out
 }
 
 /// Whether the consent holds today, in words; a youth's needs a guardian's signature.

@@ -11,6 +11,7 @@ use super::chrome::{border_set, clip, put};
 use crate::domain::{Certainty, MilestoneCode, MilestoneState};
 use crate::theme::Slot;
 use crate::tui::App;
+use crate::tui::dialog::Editor;
 use crate::tui::keymap::Screen;
 
 /// The overlay's box inside the screen: a margin so the board underneath stays recognisable.
@@ -80,6 +81,11 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         }
         out.push(Line::styled(text, theme.style(Slot::Band)));
     };
+    // Over the detail view the edits come first: that is what `?` is pressed for there.
+    let edits_first = app.base_screen() == Screen::Detail;
+    if edits_first {
+        edits(app, &mut out);
+    }
     heading(&mut out, "Keys".into());
     for bound in options.keymap.bound() {
         let b = &bound.binding;
@@ -119,6 +125,10 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         ));
     }
 
+    if !edits_first {
+        edits(app, &mut out);
+    }
+
     heading(
         &mut out,
         "Readiness glyphs (the glyph alone carries the state)".into(),
@@ -143,4 +153,39 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         out.push(Line::raw(format!("  {}  {}", c.mark(), c.label())));
     }
     out
+}
+
+/// Every dialog of the detail view with its key, for the selected person and this role; what the
+/// role may not do says why in words, not only by being greyed.
+fn edits(app: &App, out: &mut Vec<Line<'static>>) {
+    let options = app.options();
+    let theme = &options.theme;
+    let ascii = options.ascii;
+    if !out.is_empty() {
+        out.push(Line::raw(""));
+    }
+    let who = app
+        .selected_row()
+        .map(|r| format!(" for {}", r.record.person.name.formatted(app.name_format())))
+        .unwrap_or_default();
+    out.push(Line::styled(
+        format!("Edits in the detail view{who}"),
+        theme.style(Slot::Band),
+    ));
+    for editor in Editor::ALL {
+        let keys: Vec<String> = options
+            .keymap
+            .keys_for(&crate::tui::Action::Open(editor))
+            .iter()
+            .map(|k| k.label(ascii))
+            .collect();
+        if keys.is_empty() {
+            continue;
+        }
+        let line = format!("  {:<6} {}", keys.join("/"), editor.label());
+        out.push(match app.editor_state(editor) {
+            Ok(()) => Line::raw(line),
+            Err(why) => Line::styled(format!("{line} — {why}"), theme.style(Slot::Muted)),
+        });
+    }
 }

@@ -12,6 +12,7 @@ pub mod dialog_box;
 pub mod form;
 pub mod help;
 pub mod meeting;
+pub mod person;
 pub mod stats;
 pub mod sync;
 pub mod tasks;

@@ -57,7 +57,7 @@ trap cleanup EXIT
 
 facility=schemathesis-ci
 # The hub's log (one line per request) and config live in the work directory, not the user's.
-export XDG_DATA_HOME=$work/data XDG_CONFIG_HOME=$work/config
+export XDG_DATA_HOME=$work/data XDG_CONFIG_HOME=$work/config XDG_STATE_HOME=$work/state
 token=$("$bin" hub token add --db "$work/hub.db" --facility "$facility" --label schemathesis | sed -n 1p)
 "$bin" hub --listen 127.0.0.1:0 --db "$work/hub.db" >"$work/hub.out" 2>"$work/hub.log" &
 hub_pid=$!
@@ -106,7 +106,7 @@ fi
 
 kill "$hub_pid" && wait "$hub_pid" 2>/dev/null || true
 hub_pid=
-access=$(cat "$work"/data/reentry-board/logs/*.log 2>/dev/null | grep 'hub::access' || true)
+access=$(cat "$work"/state/reentry-board/*.log 2>/dev/null | grep 'hub::access' || true)
 requests=$(printf '%s' "$access" | grep -c . || true)
 server_errors=$(printf '%s' "$access" | grep -c 'status=5[0-9][0-9]' || true)
 echo "schemathesis: the hub answered $requests requests ($server_errors with a 5xx status)"

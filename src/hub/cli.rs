@@ -7,8 +7,9 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
 
+use super::store::{Store, Target, block_on};
 use super::tls::{TlsFiles, TlsReload};
-use super::{ConnLimits, Hub, ServeOptions, db, tokens};
+use super::{ConnLimits, Hub, ServeOptions};
 use crate::cli::{HubAction, HubArgs, HubServeArgs, HubTokenAction};
 
 pub fn run(args: &HubArgs, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -25,8 +26,8 @@ fn token(action: &HubTokenAction, out: &mut dyn Write) -> anyhow::Result<()> {
             facility,
             label,
         } => {
-            let conn = db::open(hub_db(db.as_deref())?)?;
-            let (id, secret) = tokens::add(&conn, facility, label)?;
+            let store = Store::open(&hub_db(db.as_deref())?)?;
+            let (id, secret) = block_on(store.add_token(facility, label))??;
             // The secret alone on the first line, so `| head -1 > token` works.
             writeln!(out, "{secret}")?;
             writeln!(
@@ -36,8 +37,8 @@ fn token(action: &HubTokenAction, out: &mut dyn Write) -> anyhow::Result<()> {
             )?;
         }
         HubTokenAction::List { db } => {
-            let conn = db::open(hub_db(db.as_deref())?)?;
-            let list = tokens::list(&conn)?;
+            let store = Store::open(&hub_db(db.as_deref())?)?;
+            let list = block_on(store.list_tokens())??;
             let facility_width = list
                 .iter()
                 .map(|t| t.facility_id.len())
@@ -62,8 +63,8 @@ fn token(action: &HubTokenAction, out: &mut dyn Write) -> anyhow::Result<()> {
             }
         }
         HubTokenAction::Revoke { db, id } => {
-            let conn = db::open(hub_db(db.as_deref())?)?;
-            let info = tokens::revoke(&conn, *id)?;
+            let store = Store::open(&hub_db(db.as_deref())?)?;
+            let info = block_on(store.revoke_token(*id))??;
             writeln!(
                 out,
                 "revoked token {} of facility {}",
@@ -77,12 +78,14 @@ fn token(action: &HubTokenAction, out: &mut dyn Write) -> anyhow::Result<()> {
 /// The hub's address when neither `--listen` nor `[hub] listen` says.
 const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 8080);
 
-fn hub_db(db: Option<&std::path::Path>) -> anyhow::Result<&std::path::Path> {
-    db.context("no hub database: pass --db PATH, set REENTRY_HUB_DB or `database` in [hub]")
+fn hub_db(db: Option<&std::path::Path>) -> anyhow::Result<Target> {
+    db.map(Target::from).context(
+        "no hub database: pass --db PATH or --db postgres://..., set REENTRY_HUB_DB or `database` in [hub]",
+    )
 }
 
 fn serve(args: &HubServeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let db_path = hub_db(args.db.as_deref())?.to_path_buf();
+    let db = hub_db(args.db.as_deref())?;
     let listen = args
         .listen
         .unwrap_or_else(|| std::net::SocketAddr::from(DEFAULT_LISTEN));
@@ -125,7 +128,7 @@ fn serve(args: &HubServeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         );
     }
     let hub = Hub::open(
-        &db_path,
+        &db,
         ServeOptions {
             tls,
             limits: fitted,
@@ -148,7 +151,7 @@ fn serve(args: &HubServeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         writeln!(out, "hub listening on {scheme}://{local}")?;
         writeln!(out, "{fds}; at most {} connections", fitted.max)?;
         out.flush()?;
-        tracing::info!(%local, db = %db_path.display(), "hub started");
+        tracing::info!(%local, db = db.display(), "hub started");
         hub.run(listener, shutdown_signal()).await
     })?;
     writeln!(out, "hub stopped")?;

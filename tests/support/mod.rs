@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 pub mod contract;
 pub mod flood;
+pub mod hub_db;
+pub mod postgres;
 pub mod pty;
 pub mod records;
 pub mod report_db;

@@ -130,6 +130,28 @@ impl Store {
         }
     }
 
+    /// Opens a database without changing it (`hub check`): a missing SQLite file is an error, an
+    /// old schema is reported by [`Store::status`], a newer one refused.
+    pub fn open_existing(target: &Target) -> anyhow::Result<Self> {
+        if target.is_postgres() {
+            return Ok(Self::Postgres(postgres::PgStore::open(target, false)?));
+        }
+        let path = Path::new(&target.location);
+        if !path.exists() {
+            anyhow::bail!("{} does not exist", path.display());
+        }
+        let conn =
+            rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .with_context(|| format!("cannot open the hub database {}", path.display()))?;
+        let id: i32 = conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if id != super::db::APPLICATION_ID {
+            anyhow::bail!("{} is not a hub database", path.display());
+        }
+        Ok(Self::Sqlite(Arc::new(Mutex::new(conn))))
+    }
+
     /// Runs `f` on the SQLite connection on the blocking pool: SQLite (with fsync on commit) must
     /// not stall the async workers.
     async fn sqlite<T, F>(conn: &Arc<Mutex<rusqlite::Connection>>, f: F) -> anyhow::Result<T>

@@ -29,6 +29,54 @@ use super::{Deferrals, Item, ItemResult, Status, Target, block_on};
 use crate::hub::db::{Incoming, Outcome, Receipt};
 use crate::hub::tokens::{Caller, TOKEN_PREFIX, TokenInfo, hex, sha256_hex};
 use crate::hub::view::PersonView;
+use hidden::Hidden;
+
+/// Query parameters that never reach a log: tokio-postgres logs every statement's parameters at
+/// debug level, and those are names, ids and whole events.
+mod hidden {
+    use std::error::Error;
+    use std::fmt;
+
+    use bytes::BytesMut;
+    use tokio_postgres::types::{IsNull, ToSql, Type};
+
+    pub struct Hidden<'a, T>(pub &'a T);
+
+    impl<T> fmt::Debug for Hidden<'_, T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("(hidden)")
+        }
+    }
+
+    impl<T: ToSql> ToSql for Hidden<'_, T> {
+        fn to_sql(
+            &self,
+            ty: &Type,
+            out: &mut BytesMut,
+        ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+            self.0.to_sql(ty, out)
+        }
+
+        fn accepts(ty: &Type) -> bool {
+            T::accepts(ty)
+        }
+
+        fn to_sql_checked(
+            &self,
+            ty: &Type,
+            out: &mut BytesMut,
+        ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+            self.0.to_sql_checked(ty, out)
+        }
+    }
+}
+
+/// `&[&Hidden(&a), ...]` as query parameters.
+macro_rules! hidden {
+    ($($param:expr),* $(,)?) => {
+        &[$(&Hidden(&$param) as &(dyn tokio_postgres::types::ToSql + Sync)),*]
+    };
+}
 
 /// Numbered migrations; `hub_schema.version` is the number applied. Append only, never edit.
 /// Ids compare bytewise (`COLLATE "C"`), as in SQLite, so lists come out in the same order.
@@ -148,7 +196,7 @@ impl PgStore {
             .await
             .context("cannot prepare the token check")?;
         let row = client
-            .query_opt(&stmt, &[&sha256_hex(token.as_bytes())])
+            .query_opt(&stmt, hidden!(sha256_hex(token.as_bytes())))
             .await
             .context("cannot check the token")?;
         Ok(row.map(|r| Caller {
@@ -180,7 +228,7 @@ impl PgStore {
             .await
             .context("cannot prepare the person query")?;
         let row = client
-            .query_opt(&stmt, &[&facility, &person])
+            .query_opt(&stmt, hidden!(facility, person))
             .await
             .context("cannot read the person view")?;
         Ok(row.map(|r| r.get(0)))
@@ -199,7 +247,7 @@ impl PgStore {
             .await
             .context("cannot prepare the cursor query")?;
         let row = client
-            .query_opt(&stmt, &[&facility, &person])
+            .query_opt(&stmt, hidden!(facility, person))
             .await
             .context("cannot read the cursor")?;
         Ok(row.map_or((0, None), |r| (r.get(0), Some(r.get(1)))))
@@ -222,7 +270,7 @@ impl PgStore {
             .await
             .context("cannot prepare the releases query")?;
         let rows = client
-            .query(&stmt, &[&facility, &from, &to])
+            .query(&stmt, hidden!(facility, from, to))
             .await
             .context("cannot query releases")?;
         Ok(rows.into_iter().map(|r| r.get(0)).collect())
@@ -271,7 +319,7 @@ impl PgStore {
             .query_one(
                 "INSERT INTO tokens (facility_id, token_sha256, label, created_at)
                  VALUES ($1, $2, $3, $4) RETURNING id",
-                &[&facility, &sha256_hex(token.as_bytes()), &label, &now()],
+                hidden!(facility, sha256_hex(token.as_bytes()), label, now()),
             )
             .await
             .context("cannot store the token")?;
@@ -304,7 +352,7 @@ impl PgStore {
         let changed = client
             .execute(
                 "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-                &[&now(), &id],
+                hidden!(now(), id),
             )
             .await
             .context("cannot revoke the token")?;
@@ -383,7 +431,7 @@ async fn store_once(
         keys.dedup();
         tx.execute(
             "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k",
-            &[&keys],
+            hidden!(keys),
         )
         .await
         .context("cannot lock the people of the request")?;
@@ -392,7 +440,7 @@ async fn store_once(
             .query(
                 "SELECT event_id, payload_sha256, received_at FROM events
                  WHERE facility_id = $1 AND event_id = ANY($2)",
-                &[&facility, &ids],
+                hidden!(facility, ids),
             )
             .await
             .context("cannot look the events up")?
@@ -409,7 +457,7 @@ async fn store_once(
             .query(
                 "SELECT person_id, view FROM persons
                  WHERE facility_id = $1 AND person_id = ANY($2) FOR UPDATE",
-                &[&facility, &persons],
+                hidden!(facility, persons),
             )
             .await
             .context("cannot read the people")?
@@ -498,19 +546,19 @@ async fn insert_events(
          FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::int[],
                      $7::text[], $8::jsonb[], $9::text[], $10::timestamptz[])
               AS x(f, e, p, s, t, v, o, d, h, r)",
-        &[
-            &facility,
-            &event_id,
-            &person_id,
-            &seq,
-            &event_type,
-            &version,
-            &occurred_at,
-            &payload,
-            &sha,
-            &received,
-            &token_id,
-        ],
+        hidden!(
+            facility,
+            event_id,
+            person_id,
+            seq,
+            event_type,
+            version,
+            occurred_at,
+            payload,
+            sha,
+            received,
+            token_id,
+        ),
     )
     .await
     .context("cannot insert the events")?;
@@ -550,16 +598,9 @@ async fn upsert_people(
              custody = excluded.custody, release_date = excluded.release_date,
              last_seq = excluded.last_seq, last_event_id = excluded.last_event_id,
              view = excluded.view, updated_at = excluded.updated_at",
-        &[
-            &facility,
-            &person,
-            &custody,
-            &release,
-            &last_seq,
-            &last_event,
-            &json,
-            &at,
-        ],
+        hidden!(
+            facility, person, custody, release, last_seq, last_event, json, at,
+        ),
     )
     .await
     .context("cannot update the person views")?;
@@ -606,7 +647,7 @@ async fn check_schema(client: &impl GenericClient) -> anyhow::Result<i64> {
 /// migrate once.
 async fn migrate_schema(client: &mut deadpool_postgres::Object) -> anyhow::Result<()> {
     let tx = client.transaction().await.context("cannot begin")?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+    tx.execute("SELECT pg_advisory_xact_lock($1)", hidden!(MIGRATION_LOCK))
         .await
         .context("cannot take the migration lock")?;
     let version = check_schema(&tx).await?;
@@ -633,7 +674,7 @@ async fn migrate_schema(client: &mut deadpool_postgres::Object) -> anyhow::Resul
         tx.batch_execute(sql)
             .await
             .with_context(|| format!("migration {number} failed"))?;
-        tx.execute("UPDATE hub_schema SET version = $1", &[&number])
+        tx.execute("UPDATE hub_schema SET version = $1", hidden!(number))
             .await
             .with_context(|| format!("cannot record migration {number}"))?;
     }

@@ -139,9 +139,26 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
     response
 }
 
-async fn health() -> Response {
+/// How long the health check waits for the database before it answers 503.
+const HEALTH_DB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn health(State(state): State<AppState>) -> Response {
+    let answered = tokio::time::timeout(HEALTH_DB_TIMEOUT, state.store.ping()).await;
+    if let Err(why) = answered
+        .map_err(|_| anyhow::anyhow!("no answer within {HEALTH_DB_TIMEOUT:?}"))
+        .and_then(|r| r)
+    {
+        tracing::warn!(
+            error = format!("{why:#}"),
+            "health: the database does not answer"
+        );
+        return Problem::new(Kind::Unavailable, "the hub's database does not answer")
+            .retry_after(Some(5))
+            .into_response();
+    }
     Json(json!({
         "status": "ok",
+        "database": "ok",
         "schema_versions": (schemas::OLDEST_SCHEMA_VERSION..=schemas::CURRENT_SCHEMA_VERSION).collect::<Vec<_>>(),
         "version": env!("CARGO_PKG_VERSION"),
     }))

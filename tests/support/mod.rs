@@ -3,6 +3,7 @@
 pub mod contract;
 pub mod flood;
 pub mod hub_db;
+pub mod hub_load;
 pub mod postgres;
 pub mod pty;
 pub mod records;

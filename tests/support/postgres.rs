@@ -22,6 +22,8 @@ pub struct Cluster {
     bin: PathBuf,
     pub port: u16,
     pub password_file: PathBuf,
+    /// fsync and synchronous commit on, as in production (benchmarks); off for the tests.
+    durable: bool,
     server: Mutex<Option<Child>>,
     /// Its closing (when this process ends) makes the watchdog stop the server and clean up.
     watchdog: Mutex<Option<(Child, ChildStdin)>>,
@@ -116,6 +118,15 @@ fn as_server_user(program: &Path) -> Command {
 impl Cluster {
     /// A new cluster of its own (for the tests that restart it); [`shared`] for the others.
     pub fn start() -> Result<Self, String> {
+        Self::start_with(false)
+    }
+
+    /// A cluster that syncs to disk like a production one, for the benchmarks.
+    pub fn start_durable() -> Result<Self, String> {
+        Self::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Result<Self, String> {
         let bin = bin_dir().ok_or("no initdb/postgres on PATH or in /usr/lib/postgresql")?;
         let dir = tempfile::Builder::new()
             .prefix("reentry-pg-")
@@ -126,10 +137,10 @@ impl Cluster {
             let _ = std::fs::remove_dir_all(&dir);
             e
         };
-        Self::init(&bin, &dir).map_err(cleanup_on_error)
+        Self::init(&bin, &dir, durable).map_err(cleanup_on_error)
     }
 
-    fn init(bin: &Path, dir: &Path) -> Result<Self, String> {
+    fn init(bin: &Path, dir: &Path, durable: bool) -> Result<Self, String> {
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
             .map_err(|e| e.to_string())?;
@@ -172,6 +183,7 @@ impl Cluster {
             bin: bin.to_path_buf(),
             port,
             password_file,
+            durable,
             server: Mutex::new(None),
             watchdog: Mutex::new(None),
         };
@@ -186,7 +198,19 @@ impl Cluster {
             .append(true)
             .open(self.dir.join("server.log"))
             .map_err(|e| e.to_string())?;
-        let child = as_server_user(&self.bin.join("postgres"))
+        let mut command = as_server_user(&self.bin.join("postgres"));
+        if !self.durable {
+            // Throwaway data: no fsync, so the tests spend their time on the hub.
+            command.args([
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]);
+        }
+        let child = command
             .arg("-D")
             .arg(self.dir.join("data"))
             .arg("-k")
@@ -197,15 +221,6 @@ impl Cluster {
                 "listen_addresses=127.0.0.1",
                 "-c",
                 "max_connections=300",
-            ])
-            // Throwaway data: no fsync, so the tests spend their time on the hub.
-            .args([
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
             ])
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)

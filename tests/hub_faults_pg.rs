@@ -356,3 +356,76 @@ fn migrate_and_check_report_the_database() {
     let password = std::fs::read_to_string(&postgres::shared().password_file).unwrap();
     assert!(!out.contains(password.trim()), "{out}");
 }
+
+/// A CA's PEM, and a certificate for localhost signed by it with its key.
+fn ca_and_server_cert() -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "State DB CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    (ca_cert.pem(), cert.pem(), key.serialize_pem())
+}
+
+/// `sslmode=verify-full` against a PostgreSQL that takes TLS only: the right CA connects, another
+/// CA is refused by name, and a plain connection is refused by the server.
+#[test]
+fn tls_to_postgresql_checks_the_servers_certificate() {
+    let (ca, cert, key) = ca_and_server_cert();
+    let cluster = match Cluster::start_tls(&cert, &key) {
+        Ok(cluster) => cluster,
+        Err(why) if !postgres::required() => {
+            eprintln!("SKIPPED: no PostgreSQL: {why}");
+            return;
+        }
+        Err(why) => panic!("{why}"),
+    };
+    cluster.sql("postgres", "CREATE DATABASE tls");
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("db-ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let (other_ca, _, _) = ca_and_server_cert();
+    let other_ca_file = dir.path().join("other-ca.pem");
+    std::fs::write(&other_ca_file, other_ca).unwrap();
+    let target = |query: String| {
+        Target::new(format!(
+            "postgres://{}@localhost:{}/tls?{query}",
+            postgres::USER,
+            cluster.port
+        ))
+        .with_password_file(Some(cluster.password_file.clone()))
+    };
+
+    let verified = target(format!(
+        "sslmode=verify-full&sslrootcert={}",
+        ca_file.display()
+    ));
+    let store = Store::open(&verified).unwrap();
+    block_on(store.add_token("county-a", "")).unwrap().unwrap();
+    assert_eq!(block_on(store.count_events()).unwrap().unwrap(), 0);
+    let running = hub::spawn_for_test(verified, Faults::new()).unwrap();
+    running.stop().unwrap();
+
+    let other = target(format!(
+        "sslmode=verify-full&sslrootcert={}",
+        other_ca_file.display()
+    ));
+    let error = format!("{:#}", Store::open(&other).err().unwrap());
+    assert!(error.contains("certificate"), "{error}");
+    let plain = format!(
+        "{:#}",
+        Store::open(&target("sslmode=disable".into()))
+            .err()
+            .unwrap()
+    );
+    assert!(
+        plain.contains("no pg_hba.conf entry") || plain.contains("SSL"),
+        "{plain}"
+    );
+}

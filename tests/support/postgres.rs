@@ -118,15 +118,20 @@ fn as_server_user(program: &Path) -> Command {
 impl Cluster {
     /// A new cluster of its own (for the tests that restart it); [`shared`] for the others.
     pub fn start() -> Result<Self, String> {
-        Self::start_with(false)
+        Self::start_with(false, None)
     }
 
     /// A cluster that syncs to disk like a production one, for the benchmarks.
     pub fn start_durable() -> Result<Self, String> {
-        Self::start_with(true)
+        Self::start_with(true, None)
     }
 
-    fn start_with(durable: bool) -> Result<Self, String> {
+    /// A cluster that takes TLS connections only, with this certificate chain and key (PEM).
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> Result<Self, String> {
+        Self::start_with(false, Some((cert_pem, key_pem)))
+    }
+
+    fn start_with(durable: bool, tls: Option<(&str, &str)>) -> Result<Self, String> {
         let bin = bin_dir().ok_or("no initdb/postgres on PATH or in /usr/lib/postgresql")?;
         let dir = tempfile::Builder::new()
             .prefix("reentry-pg-")
@@ -137,10 +142,15 @@ impl Cluster {
             let _ = std::fs::remove_dir_all(&dir);
             e
         };
-        Self::init(&bin, &dir, durable).map_err(cleanup_on_error)
+        Self::init(&bin, &dir, durable, tls).map_err(cleanup_on_error)
     }
 
-    fn init(bin: &Path, dir: &Path, durable: bool) -> Result<Self, String> {
+    fn init(
+        bin: &Path,
+        dir: &Path,
+        durable: bool,
+        tls: Option<(&str, &str)>,
+    ) -> Result<Self, String> {
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
             .map_err(|e| e.to_string())?;
@@ -187,9 +197,40 @@ impl Cluster {
             server: Mutex::new(None),
             watchdog: Mutex::new(None),
         };
+        if let Some((cert, key)) = tls {
+            cluster.require_tls(cert, key)?;
+        }
         cluster.start_server()?;
         cluster.start_watchdog()?;
         Ok(cluster)
+    }
+
+    /// ssl = on, and pg_hba.conf accepts TCP connections over TLS only.
+    fn require_tls(&self, cert: &str, key: &str) -> Result<(), String> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let data = self.dir.join("data");
+        let io = |e: std::io::Error| e.to_string();
+        for (name, text) in [("server.crt", cert), ("server.key", key)] {
+            let path = data.join(name);
+            std::fs::write(&path, text).map_err(io)?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+            if is_root() {
+                run(
+                    Command::new("chown").arg("nobody:nogroup").arg(&path),
+                    "chown",
+                )?;
+            }
+        }
+        let conf = data.join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).map_err(io)?;
+        text.push_str("\nssl = on\n");
+        std::fs::write(&conf, text).map_err(io)?;
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n",
+        )
+        .map_err(io)?;
+        Ok(())
     }
 
     fn start_server(&self) -> Result<(), String> {

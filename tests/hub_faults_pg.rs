@@ -339,6 +339,10 @@ fn migrate_and_check_report_the_database() {
                 + &String::from_utf8_lossy(&out.stderr),
         )
     };
+    // Before any migration the database is empty: check says what to do, and fails.
+    let (ok, out) = run(&["hub", "check"]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("run `reentry-board hub migrate`"), "{out}");
     let (ok, out) = run(&["hub", "migrate"]);
     assert!(ok, "{out}");
     assert!(out.contains("hub schema version 1"), "{out}");

@@ -288,6 +288,18 @@ impl PgStore {
     pub async fn status(&self) -> anyhow::Result<Status> {
         let client = self.client().await?;
         let schema_version = check_schema(&client).await?;
+        if schema_version == 0 {
+            // Not migrated yet: no tables to count.
+            return Ok(Status {
+                backend: "postgresql",
+                schema_version,
+                known_version: SCHEMA_VERSION,
+                tokens: 0,
+                active_tokens: 0,
+                events: 0,
+                persons: 0,
+            });
+        }
         let row = client
             .query_one(
                 "SELECT (SELECT count(*) FROM tokens),
@@ -430,7 +442,9 @@ async fn store_once(
         keys.sort_unstable();
         keys.dedup();
         tx.execute(
-            "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k",
+            &tx.prepare_cached("SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k")
+                .await
+                .context("cannot prepare a statement")?,
             hidden!(keys),
         )
         .await
@@ -438,8 +452,12 @@ async fn store_once(
         let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
         for row in tx
             .query(
-                "SELECT event_id, payload_sha256, received_at FROM events
+                &tx.prepare_cached(
+                    "SELECT event_id, payload_sha256, received_at FROM events
                  WHERE facility_id = $1 AND event_id = ANY($2)",
+                )
+                .await
+                .context("cannot prepare a statement")?,
                 hidden!(facility, ids),
             )
             .await
@@ -455,8 +473,12 @@ async fn store_once(
             .collect();
         for row in tx
             .query(
-                "SELECT person_id, view FROM persons
+                &tx.prepare_cached(
+                    "SELECT person_id, view FROM persons
                  WHERE facility_id = $1 AND person_id = ANY($2) FOR UPDATE",
+                )
+                .await
+                .context("cannot prepare a statement")?,
                 hidden!(facility, persons),
             )
             .await
@@ -540,12 +562,16 @@ async fn insert_events(
     let payload: Vec<&Value> = events.iter().map(|(e, _)| &e.value).collect();
     let received: Vec<DateTime<Utc>> = events.iter().map(|(_, at)| *at).collect();
     tx.execute(
-        "INSERT INTO events (facility_id, event_id, person_id, person_seq, event_type,
+        &tx.prepare_cached(
+            "INSERT INTO events (facility_id, event_id, person_id, person_seq, event_type,
              schema_version, occurred_at, payload, payload_sha256, received_at, token_id)
          SELECT f, e, p, s, t, v, o, d, h, r, $11
          FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::int[],
                      $7::text[], $8::jsonb[], $9::text[], $10::timestamptz[])
               AS x(f, e, p, s, t, v, o, d, h, r)",
+        )
+        .await
+        .context("cannot prepare a statement")?,
         hidden!(
             facility,
             event_id,
@@ -589,7 +615,8 @@ async fn upsert_people(
         .collect::<anyhow::Result<_>>()?;
     let at = now();
     tx.execute(
-        "INSERT INTO persons (facility_id, person_id, custody, release_date, last_seq,
+        &tx.prepare_cached(
+            "INSERT INTO persons (facility_id, person_id, custody, release_date, last_seq,
              last_event_id, view, updated_at)
          SELECT f, p, c, r, s, e, v, $8
          FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::bigint[], $6::text[],
@@ -598,6 +625,9 @@ async fn upsert_people(
              custody = excluded.custody, release_date = excluded.release_date,
              last_seq = excluded.last_seq, last_event_id = excluded.last_event_id,
              view = excluded.view, updated_at = excluded.updated_at",
+        )
+        .await
+        .context("cannot prepare a statement")?,
         hidden!(
             facility, person, custody, release, last_seq, last_event, json, at,
         ),

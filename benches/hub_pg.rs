@@ -40,10 +40,12 @@ struct HubProcess {
 
 impl HubProcess {
     fn start(target: &Target) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["hub", "--listen", "127.0.0.1:0", "--db", &target.location])
-            .arg("--db-password-file")
-            .arg(target.password_file.as_ref().unwrap())
+        let mut command = Command::new(BIN);
+        command.args(["hub", "--listen", "127.0.0.1:0", "--db", &target.location]);
+        if let Some(file) = &target.password_file {
+            command.arg("--db-password-file").arg(file);
+        }
+        let mut child = command
             // Every simulated facility connects from 127.0.0.1.
             .args(["--max-connections-per-address", "1000"])
             .env("RUST_LOG", "warn")
@@ -64,6 +66,43 @@ impl Drop for HubProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Every facility sends its events at once, facility f to hub f mod n; the time of the whole and
+/// each batch's round trip.
+async fn push(urls: Vec<String>, tokens: Vec<String>) -> (Duration, Vec<Duration>) {
+    let start = Instant::now();
+    let mut senders = Vec::new();
+    for (f, token) in tokens.iter().enumerate() {
+        let facility = format!("facility-{f:03}");
+        let url = urls[f % urls.len()].clone();
+        let token = token.clone();
+        senders.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()
+                .unwrap();
+            let mut trips = Vec::new();
+            for batch in hub_load::batches(&facility, f as u64, PEOPLE_EACH, EVENTS_EACH, BATCH) {
+                let sent = hub_load::send_until_stored(
+                    &client,
+                    std::slice::from_ref(&url),
+                    &token,
+                    &batch,
+                    Duration::from_secs(600),
+                )
+                .await;
+                assert_eq!(sent.created, BATCH as u64, "{sent:?}");
+                trips.push(sent.took);
+            }
+            trips
+        }));
+    }
+    let mut trips = Vec::new();
+    for sender in senders {
+        trips.extend(sender.await.unwrap());
+    }
+    (start.elapsed(), trips)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -99,43 +138,36 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (took, mut trips) = runtime.block_on(async {
-        let start = Instant::now();
-        let mut senders = Vec::new();
-        for (f, token) in tokens.iter().enumerate() {
-            let facility = format!("facility-{f:03}");
-            let url = urls[f % urls.len()].clone();
-            let token = token.clone();
-            senders.push(tokio::spawn(async move {
-                let client = reqwest::Client::builder()
-                    .timeout(Duration::from_secs(120))
-                    .build()
-                    .unwrap();
-                let mut trips = Vec::new();
-                for batch in hub_load::batches(&facility, f as u64, PEOPLE_EACH, EVENTS_EACH, BATCH)
-                {
-                    let sent = hub_load::send_until_stored(
-                        &client,
-                        std::slice::from_ref(&url),
-                        &token,
-                        &batch,
-                        Duration::from_secs(600),
-                    )
-                    .await;
-                    assert_eq!(sent.created, BATCH as u64, "{sent:?}");
-                    trips.push(sent.took);
-                }
-                trips
-            }));
-        }
-        let mut trips = Vec::new();
-        for sender in senders {
-            trips.extend(sender.await.unwrap());
-        }
-        (start.elapsed(), trips)
-    });
+
+    // The peer, in the same run: the same load on one hub process with its SQLite file.
+    let sqlite_dir = tempfile::tempdir().unwrap();
+    let sqlite = Target::from(sqlite_dir.path().join("hub.db"));
+    let sqlite_store = Store::open(&sqlite).unwrap();
+    let sqlite_tokens: Vec<String> = (0..FACILITIES)
+        .map(|f| {
+            block_on(sqlite_store.add_token(&format!("facility-{f:03}"), "bench"))
+                .unwrap()
+                .unwrap()
+                .1
+        })
+        .collect();
+    let sqlite_hub = HubProcess::start(&sqlite);
+    let (took, mut trips) = runtime.block_on(push(vec![sqlite_hub.url.clone()], sqlite_tokens));
+    drop(sqlite_hub);
     trips.sort_unstable();
     let total = FACILITIES * EVENTS_EACH;
+    println!(
+        "peer: the same load on one hub process with SQLite (synchronous=FULL): {total} events in {:.2} s = {:.0} events/s; batch round trip p50 {}, p99 {}; stored {}",
+        took.as_secs_f64(),
+        total as f64 / took.as_secs_f64(),
+        ms(percentile(&trips, 0.5)),
+        ms(percentile(&trips, 0.99)),
+        block_on(sqlite_store.count_events()).unwrap().unwrap(),
+    );
+    drop(sqlite_store);
+
+    let (took, mut trips) = runtime.block_on(push(urls.clone(), tokens.clone()));
+    trips.sort_unstable();
     let counted = cluster.sql(
         "bench",
         "SELECT count(*) || ' stored, ' || count(DISTINCT (facility_id, event_id)) || ' distinct' FROM events",

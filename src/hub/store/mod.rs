@@ -123,7 +123,9 @@ impl Store {
     /// Blocking: call it off the async workers.
     pub fn open(target: &Target) -> anyhow::Result<Self> {
         if target.is_postgres() {
-            Ok(Self::Postgres(postgres::PgStore::open(target, true)?))
+            Ok(Self::Postgres(
+                postgres::PgStore::open(target, true).map_err(postgres::redacted_error)?,
+            ))
         } else {
             let conn = super::db::open(Path::new(&target.location))?;
             Ok(Self::Sqlite(Arc::new(Mutex::new(conn))))
@@ -134,7 +136,9 @@ impl Store {
     /// old schema is reported by [`Store::status`], a newer one refused.
     pub fn open_existing(target: &Target) -> anyhow::Result<Self> {
         if target.is_postgres() {
-            return Ok(Self::Postgres(postgres::PgStore::open(target, false)?));
+            return Ok(Self::Postgres(
+                postgres::PgStore::open(target, false).map_err(postgres::redacted_error)?,
+            ));
         }
         let path = Path::new(&target.location);
         if !path.exists() {
@@ -176,7 +180,10 @@ impl Store {
                 let token = token.to_string();
                 Self::sqlite(conn, move |c| super::tokens::authenticate(c, &token)).await
             }
-            Self::Postgres(pg) => pg.authenticate(token).await,
+            Self::Postgres(pg) => pg
+                .authenticate(token)
+                .await
+                .map_err(postgres::redacted_error),
         }
     }
 
@@ -186,7 +193,10 @@ impl Store {
             Self::Sqlite(conn) => {
                 Self::sqlite(conn, move |c| sqlite::store(c, token_id, items)).await
             }
-            Self::Postgres(pg) => pg.store(token_id, items).await,
+            Self::Postgres(pg) => pg
+                .store(token_id, items)
+                .await
+                .map_err(postgres::redacted_error),
         }
     }
 
@@ -196,7 +206,10 @@ impl Store {
                 let (f, p) = (facility.to_string(), person.to_string());
                 Self::sqlite(conn, move |c| super::db::person_view(c, &f, &p)).await
             }
-            Self::Postgres(pg) => pg.person_view(facility, person).await,
+            Self::Postgres(pg) => pg
+                .person_view(facility, person)
+                .await
+                .map_err(postgres::redacted_error),
         }
     }
 
@@ -210,7 +223,10 @@ impl Store {
                 let (f, p) = (facility.to_string(), person.to_string());
                 Self::sqlite(conn, move |c| super::db::cursor(c, &f, &p)).await
             }
-            Self::Postgres(pg) => pg.cursor(facility, person).await,
+            Self::Postgres(pg) => pg
+                .cursor(facility, person)
+                .await
+                .map_err(postgres::redacted_error),
         }
     }
 
@@ -225,7 +241,10 @@ impl Store {
                 let f = facility.to_string();
                 Self::sqlite(conn, move |c| super::db::releases(c, &f, from, to)).await
             }
-            Self::Postgres(pg) => pg.releases(facility, from, to).await,
+            Self::Postgres(pg) => pg
+                .releases(facility, from, to)
+                .await
+                .map_err(postgres::redacted_error),
         }
     }
 
@@ -239,7 +258,7 @@ impl Store {
                 })
                 .await
             }
-            Self::Postgres(pg) => pg.ping().await,
+            Self::Postgres(pg) => pg.ping().await.map_err(postgres::redacted_error),
         }
     }
 
@@ -250,7 +269,7 @@ impl Store {
     pub async fn status(&self) -> anyhow::Result<Status> {
         match self {
             Self::Sqlite(conn) => Self::sqlite(conn, sqlite::status).await,
-            Self::Postgres(pg) => pg.status().await,
+            Self::Postgres(pg) => pg.status().await.map_err(postgres::redacted_error),
         }
     }
 
@@ -261,14 +280,17 @@ impl Store {
                 let (f, l) = (facility.to_string(), label.to_string());
                 Self::sqlite(conn, move |c| super::tokens::add(c, &f, &l)).await
             }
-            Self::Postgres(pg) => pg.add_token(facility, label).await,
+            Self::Postgres(pg) => pg
+                .add_token(facility, label)
+                .await
+                .map_err(postgres::redacted_error),
         }
     }
 
     pub async fn list_tokens(&self) -> anyhow::Result<Vec<TokenInfo>> {
         match self {
             Self::Sqlite(conn) => Self::sqlite(conn, |c| super::tokens::list(c)).await,
-            Self::Postgres(pg) => pg.list_tokens().await,
+            Self::Postgres(pg) => pg.list_tokens().await.map_err(postgres::redacted_error),
         }
     }
 
@@ -276,7 +298,7 @@ impl Store {
     pub async fn revoke_token(&self, id: i64) -> anyhow::Result<TokenInfo> {
         match self {
             Self::Sqlite(conn) => Self::sqlite(conn, move |c| super::tokens::revoke(c, id)).await,
-            Self::Postgres(pg) => pg.revoke_token(id).await,
+            Self::Postgres(pg) => pg.revoke_token(id).await.map_err(postgres::redacted_error),
         }
     }
 }

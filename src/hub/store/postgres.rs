@@ -213,7 +213,11 @@ impl PgStore {
                 Ok(results) => return Ok(results),
                 Err(error) if attempt < RETRIES && is_race(&error) => {
                     attempt += 1;
-                    tracing::debug!(attempt, error = format!("{error:#}"), "retrying a batch");
+                    tracing::debug!(
+                        attempt,
+                        error = format!("{:#}", redacted_error(error)),
+                        "retrying a batch"
+                    );
                     tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt))).await;
                 }
                 Err(error) => return Err(error),
@@ -399,6 +403,38 @@ fn lock_key(facility: &str, person: &str) -> i64 {
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&digest[..8]);
     i64::from_be_bytes(bytes)
+}
+
+/// The error for the log: PostgreSQL's DETAIL lines name the key values of a violated constraint
+/// (person ids, seqs), so only the severity, message and SQLSTATE of a database error are kept.
+pub fn redacted_error(error: anyhow::Error) -> anyhow::Error {
+    fn redact(pg: &tokio_postgres::Error) -> String {
+        match pg.as_db_error() {
+            Some(db) => format!(
+                "{}: {} (SQLSTATE {})",
+                db.severity(),
+                db.message(),
+                db.code().code()
+            ),
+            None => pg.to_string(),
+        }
+    }
+    let parts: Vec<String> = error
+        .chain()
+        .map(|e| {
+            if let Some(pg) = e.downcast_ref::<tokio_postgres::Error>() {
+                redact(pg)
+            } else if let Some(deadpool_postgres::PoolError::Backend(pg)) =
+                e.downcast_ref::<deadpool_postgres::PoolError>()
+            {
+                redact(pg)
+            } else {
+                e.to_string()
+            }
+        })
+        .collect();
+    // The chain's layers each print themselves only; joined as `{:#}` would.
+    anyhow::anyhow!(parts.join(": "))
 }
 
 /// A lost race between transactions: trying again gives the right answer.

@@ -136,6 +136,10 @@ pub enum Command {
         long_about = "Without a subcommand, serves the /v1 API of docs/API.md, e.g.\n\n  \
                       reentry-board hub --listen 0.0.0.0:8443 --db hub.db --tls-cert cert.pem \
                       --tls-key key.pem\n\n\
+                      --db names a SQLite file (one hub process) or a PostgreSQL database, \
+                      postgres://USER@HOST/DB?sslmode=verify-full&sslrootcert=CA.pem, that any \
+                      number of hub processes share behind one address; the password comes from \
+                      --db-password-file, PGPASSWORD or the pgpass file, never the URL.\n\n\
                       Each flag is also a key of the config file's [hub] section (the flag wins), \
                       so a service needs only --config. Prints `hub listening on URL` once it \
                       accepts connections; on SIGHUP it reads the certificate, key and client CA \
@@ -688,9 +692,15 @@ pub struct HubServeArgs {
     /// line says which).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
-    /// The hub's database file, created if missing (default: `database` in [hub]).
-    #[arg(long, value_name = "PATH", env = "REENTRY_HUB_DB")]
+    /// The hub's database: a SQLite file, created if missing, or a PostgreSQL URL
+    /// `postgres://USER@HOST:PORT/DB[?sslmode=verify-full&sslrootcert=CA.pem]` shared by several
+    /// hub processes (default: `database` in [hub]).
+    #[arg(long, value_name = "PATH|URL", env = "REENTRY_HUB_DB")]
     pub db: Option<PathBuf>,
+    /// File holding the PostgreSQL password (else PGPASSWORD, else PGPASSFILE or ~/.pgpass);
+    /// never put it in the URL.
+    #[arg(long, value_name = "PATH", env = "REENTRY_HUB_DB_PASSWORD_FILE")]
+    pub db_password_file: Option<PathBuf>,
     /// PEM certificate chain: serve HTTPS (with --tls-key). Re-read on SIGHUP.
     #[arg(long, value_name = "PEM")]
     pub tls_cert: Option<PathBuf>,
@@ -725,15 +735,37 @@ pub enum HubAction {
     /// Bearer tokens, one or more per facility.
     #[command(subcommand)]
     Token(HubTokenAction),
+    /// Create the hub's schema or bring it up to date, then say which version it has (the hub
+    /// also does this when it starts; a database of a newer version is refused).
+    Migrate {
+        #[command(flatten)]
+        database: HubDbArgs,
+    },
+    /// Check the database: it answers, its schema version, and how many tokens, people and
+    /// events it holds. Exits non-zero when something is wrong.
+    Check {
+        #[command(flatten)]
+        database: HubDbArgs,
+    },
+}
+
+/// Which hub database a command works on.
+#[derive(Debug, Clone, Default, Args)]
+pub struct HubDbArgs {
+    /// The hub's database: a SQLite file or a `postgres://` URL (default: `database` in [hub]).
+    #[arg(long, value_name = "PATH|URL", env = "REENTRY_HUB_DB")]
+    pub db: Option<PathBuf>,
+    /// File holding the PostgreSQL password (else PGPASSWORD, else PGPASSFILE or ~/.pgpass).
+    #[arg(long, value_name = "PATH", env = "REENTRY_HUB_DB_PASSWORD_FILE")]
+    pub db_password_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum HubTokenAction {
     /// Make a token for a facility and print it once (the hub keeps only its hash).
     Add {
-        /// The hub's database file (default: `database` in [hub]).
-        #[arg(long, value_name = "PATH", env = "REENTRY_HUB_DB")]
-        db: Option<PathBuf>,
+        #[command(flatten)]
+        database: HubDbArgs,
         /// The facility id the token may send for (the events' `source.facility_id`).
         #[arg(long)]
         facility: String,
@@ -743,15 +775,13 @@ pub enum HubTokenAction {
     },
     /// List tokens: id, facility, label, created, revoked. Never the token itself.
     List {
-        /// The hub's database file (default: `database` in [hub]).
-        #[arg(long, value_name = "PATH", env = "REENTRY_HUB_DB")]
-        db: Option<PathBuf>,
+        #[command(flatten)]
+        database: HubDbArgs,
     },
     /// Revoke a token by id; requests with it get 401 from then on.
     Revoke {
-        /// The hub's database file (default: `database` in [hub]).
-        #[arg(long, value_name = "PATH", env = "REENTRY_HUB_DB")]
-        db: Option<PathBuf>,
+        #[command(flatten)]
+        database: HubDbArgs,
         /// The id `token list` shows.
         id: i64,
     },

@@ -61,6 +61,8 @@ pub struct HubConfig {
     /// Where the hub keeps its data: a file path (relative to the config file). A plain string,
     /// not a path, so other kinds of location can be named here.
     pub database: Option<String>,
+    /// The file holding the PostgreSQL password, when `database` is a `postgres://` URL.
+    pub database_password_file: Option<PathBuf>,
     pub listen: Option<std::net::SocketAddr>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -158,6 +160,7 @@ impl Config {
         fix(&mut self.hub.tls_cert);
         fix(&mut self.hub.tls_key);
         fix(&mut self.hub.client_ca);
+        fix(&mut self.hub.database_password_file);
         if let Some(db) = self.hub.database.as_mut().filter(|d| !d.contains("://"))
             && Path::new(db.as_str()).is_relative()
         {

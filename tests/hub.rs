@@ -18,6 +18,7 @@ use reentry_board::hub::{self, Faults, RunningHub, ServeOptions, tokens};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::contract::HubContract;
+use support::hub_db::HubDb;
 
 const FACILITY: &str = "county-main-jail";
 const OTHER: &str = "county-youth-center";
@@ -62,7 +63,7 @@ impl std::io::Write for CaptureWriter {
 
 struct Fixture {
     _dir: tempfile::TempDir,
-    db: PathBuf,
+    db: HubDb,
     hub: RunningHub,
     faults: Faults,
     client: reqwest::Client,
@@ -76,13 +77,11 @@ impl Fixture {
     fn new() -> Self {
         log_capture();
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("hub.db");
-        let conn = hub::db::open(&db).unwrap();
-        let (_, token) = tokens::add(&conn, FACILITY, "test").unwrap();
-        let (_, other_token) = tokens::add(&conn, OTHER, "test").unwrap();
-        drop(conn);
+        let db = HubDb::new(dir.path());
+        let token = db.add_token(FACILITY, "test");
+        let other_token = db.add_token(OTHER, "test");
         let faults = Faults::new();
-        let hub = hub::spawn_for_test(db.clone(), faults.clone()).unwrap();
+        let hub = hub::spawn_for_test(db.target.clone(), faults.clone()).unwrap();
         let contract = HubContract::responses();
         contract.watch(&hub);
         Self {
@@ -157,8 +156,7 @@ impl Fixture {
     }
 
     fn stored_events(&self) -> i64 {
-        let conn = hub::db::open(&self.db).unwrap();
-        hub::db::count_events(&conn).unwrap()
+        self.db.count_events()
     }
 }
 
@@ -791,6 +789,14 @@ async fn two_facilities_push_to_one_hub_with_their_own_tokens() {
     assert_eq!(f.stored_events(), 2);
 }
 
+/// `args` with `--db ...` (and the password file, on PostgreSQL) of `db` added.
+fn run_cli_on(db: &HubDb, args: &[&str]) -> anyhow::Result<String> {
+    let db_args = db.args();
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(db_args.iter().map(String::as_str));
+    run_cli(&all)
+}
+
 fn run_cli(args: &[&str]) -> anyhow::Result<String> {
     let cli = Cli::try_parse_from(std::iter::once("reentry-board").chain(args.iter().copied()))?;
     let Some(Command::Hub(hub_args)) = cli.command else {
@@ -804,24 +810,25 @@ fn run_cli(args: &[&str]) -> anyhow::Result<String> {
 #[tokio::test]
 async fn tokens_are_added_listed_and_revoked_through_the_cli() {
     let f = Fixture::new();
-    let db = f.db.to_str().unwrap();
-    let out = run_cli(&[
-        "hub",
-        "token",
-        "add",
-        "--db",
+    let db = &f.db;
+    let out = run_cli_on(
         db,
-        "--facility",
-        FACILITY,
-        "--label",
-        "board-01",
-    ])
+        &[
+            "hub",
+            "token",
+            "add",
+            "--facility",
+            FACILITY,
+            "--label",
+            "board-01",
+        ],
+    )
     .unwrap();
     let token = out.lines().next().unwrap().trim().to_string();
     assert!(token.starts_with("rbh_"), "{out}");
     assert!(out.contains("cannot show it again"), "{out}");
 
-    let list = run_cli(&["hub", "token", "list", "--db", db]).unwrap();
+    let list = run_cli_on(db, &["hub", "token", "list"]).unwrap();
     assert!(
         list.contains("board-01") && list.contains(FACILITY),
         "{list}"
@@ -838,17 +845,13 @@ async fn tokens_are_added_listed_and_revoked_through_the_cli() {
         .to_string();
 
     // The database holds only hashes.
-    let conn = rusqlite::Connection::open(&f.db).unwrap();
-    let mut stmt = conn.prepare("SELECT token_sha256 FROM tokens").unwrap();
-    let hashes: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let hashes = f.db.query("SELECT token_sha256 FROM tokens");
     assert!(hashes.contains(&tokens::sha256_hex(token.as_bytes())));
     assert!(!hashes.iter().any(|h| h.contains(&token[4..])));
-    let raw = std::fs::read(&f.db).unwrap();
-    assert!(!raw.windows(token.len()).any(|w| w == token.as_bytes()));
+    if let Some(file) = &f.db.file {
+        let raw = std::fs::read(file).unwrap();
+        assert!(!raw.windows(token.len()).any(|w| w == token.as_bytes()));
+    }
 
     // The new token works, and stops working once revoked.
     let (s, _, _) = f
@@ -859,7 +862,7 @@ async fn tokens_are_added_listed_and_revoked_through_the_cli() {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);
-    let out = run_cli(&["hub", "token", "revoke", "--db", db, &id]).unwrap();
+    let out = run_cli_on(db, &["hub", "token", "revoke", &id]).unwrap();
     assert!(out.contains("revoked"), "{out}");
     let (s, h, b) = f
         .post_raw(
@@ -869,7 +872,7 @@ async fn tokens_are_added_listed_and_revoked_through_the_cli() {
         )
         .await;
     assert_problem(s, &h, &b, StatusCode::UNAUTHORIZED, "unauthorized");
-    let list = run_cli(&["hub", "token", "list", "--db", db]).unwrap();
+    let list = run_cli_on(db, &["hub", "token", "list"]).unwrap();
     let row = list.lines().find(|l| l.contains("board-01")).unwrap();
     assert_eq!(
         row.split_whitespace().nth(3).map(|r| r != "-"),
@@ -877,9 +880,9 @@ async fn tokens_are_added_listed_and_revoked_through_the_cli() {
         "{list}"
     );
     // Revoking twice, or an unknown id, is an error a user sees.
-    assert!(run_cli(&["hub", "token", "revoke", "--db", db, &id]).is_err());
-    assert!(run_cli(&["hub", "token", "revoke", "--db", db, "999"]).is_err());
-    assert!(run_cli(&["hub", "token", "add", "--db", db, "--facility", "no spaces"]).is_err());
+    assert!(run_cli_on(db, &["hub", "token", "revoke", &id]).is_err());
+    assert!(run_cli_on(db, &["hub", "token", "revoke", "999"]).is_err());
+    assert!(run_cli_on(db, &["hub", "token", "add", "--facility", "no spaces"]).is_err());
 }
 
 /// A CA, and a server certificate for localhost signed by it.
@@ -909,13 +912,11 @@ async fn tls_with_a_county_ca() {
     let (cert, key, ca_pem) = test_ca(dir.path());
     let other_dir = tempfile::tempdir().unwrap();
     let (_, _, other_ca_pem) = test_ca(other_dir.path());
-    let db = dir.path().join("hub.db");
-    let conn = hub::db::open(&db).unwrap();
-    let (_, token) = tokens::add(&conn, FACILITY, "tls").unwrap();
-    drop(conn);
+    let db = HubDb::new(dir.path());
+    let token = db.add_token(FACILITY, "tls");
     let running = hub::spawn(
         SocketAddr::from(([127, 0, 0, 1], 0)),
-        db,
+        db.target.clone(),
         ServeOptions {
             tls: Some(hub::tls_config(&cert, &key).unwrap()),
             contract: Some(hub::ContractLog::new()),
@@ -1205,7 +1206,7 @@ async fn graceful_stop_and_restart_on_the_same_port_keeps_the_data() {
         .send()
         .await;
     assert!(down.is_err(), "the hub still answers after stop");
-    let running = hub::spawn(addr, db, ServeOptions::default()).unwrap();
+    let running = hub::spawn(addr, db.target.clone(), ServeOptions::default()).unwrap();
     let response = client()
         .get(format!("{}/v1/persons/g-1/cursor", running.url()))
         .bearer_auth(&token)

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 mod support;
 
 use support::flood::{have_prlimit, raise_own_limit, silent_connections};
+use support::hub_db::HubDb;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reentry-board");
 
@@ -33,17 +34,10 @@ impl Drop for Hub {
 /// `reentry-board hub` on 127.0.0.1, under `under` (prlimit) when given, with a token.
 fn start(under: &[&str], extra: &[&str]) -> Hub {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("hub.db");
+    let db = HubDb::unopened(dir.path()).args();
     let out = Command::new(BIN)
-        .args([
-            "hub",
-            "token",
-            "add",
-            "--facility",
-            "county-main-jail",
-            "--db",
-        ])
-        .arg(&db)
+        .args(["hub", "token", "add", "--facility", "county-main-jail"])
+        .args(&db)
         .env("HOME", dir.path())
         .output()
         .unwrap();
@@ -63,8 +57,8 @@ fn start(under: &[&str], extra: &[&str]) -> Hub {
         None => Command::new(BIN),
     };
     let mut child = cmd
-        .args(["hub", "--listen", "127.0.0.1:0", "--db"])
-        .arg(&db)
+        .args(["hub", "--listen", "127.0.0.1:0"])
+        .args(&db)
         .args(extra)
         .env("HOME", dir.path())
         .env("RUST_LOG", "warn")

@@ -20,13 +20,14 @@ use chrono::{NaiveDate, Utc};
 use rand::{RngExt as _, SeedableRng as _};
 use reentry_board::clock::{Clock, SystemClock};
 use reentry_board::domain::{Certainty, ChangeReason, ReleaseSource, ReleaseType, Role};
-use reentry_board::hub::{self, Faults, RunningHub, ServeOptions, tokens};
+use reentry_board::hub::{self, Faults, RunningHub, ServeOptions};
 use reentry_board::store::{Actor, ChangeReleaseDate, Store};
 use reentry_board::sync::{
     self, Sender, Step, SyncConfig, SyncOverrides, SyncPhase, SyncSettings, SyncStatus,
 };
 use serde_json::Value;
 use support::contract::HubContract;
+use support::hub_db::HubDb;
 
 const FACILITY: &str = "county-main-jail";
 const BIN: &str = env!("CARGO_BIN_EXE_reentry-board");
@@ -48,7 +49,7 @@ fn init_crypto() {
 struct Setup {
     dir: tempfile::TempDir,
     db: PathBuf,
-    hub_db: PathBuf,
+    hub_db: HubDb,
     token_file: PathBuf,
     token: String,
     /// What the sender sends and the hub answers must match docs/openapi.yaml (checked when the
@@ -80,10 +81,8 @@ impl Setup {
             });
         }
         store.seed(&coordinator(), &seed).unwrap();
-        let hub_db = dir.path().join("hub.db");
-        let conn = hub::db::open(&hub_db).unwrap();
-        let (_, token) = tokens::add(&conn, FACILITY, "sync tests").unwrap();
-        drop(conn);
+        let hub_db = HubDb::new(dir.path());
+        let token = hub_db.add_token(FACILITY, "sync tests");
         let token_file = dir.path().join("token");
         write_private(&token_file, &format!("{token}\n# a comment line\n"));
         Self {
@@ -101,7 +100,7 @@ impl Setup {
     }
 
     fn hub(&self, faults: &Faults) -> RunningHub {
-        let hub = hub::spawn_for_test(self.hub_db.clone(), faults.clone()).unwrap();
+        let hub = hub::spawn_for_test(self.hub_db.target.clone(), faults.clone()).unwrap();
         self.contract.watch(&hub);
         hub
     }
@@ -214,22 +213,11 @@ impl Setup {
 
     /// (event_id, person_id, person_seq, id) of every event the hub stored, in arrival order.
     fn hub_events(&self) -> Vec<(String, String, i64, i64)> {
-        let conn = rusqlite::Connection::open(&self.hub_db).unwrap();
-        let mut s = conn
-            .prepare("SELECT event_id, person_id, person_seq, id FROM events ORDER BY id")
-            .unwrap();
-        s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
+        self.hub_db.events()
     }
 
     fn hub_count(&self) -> usize {
-        let conn = rusqlite::Connection::open(&self.hub_db).unwrap();
-        let n: i64 = conn
-            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
-            .unwrap();
-        usize::try_from(n).unwrap()
+        usize::try_from(self.hub_db.count_events()).unwrap()
     }
 
     /// The hub holds exactly the outbox's events (those not dead, blocked or discarded), each
@@ -412,7 +400,7 @@ fn hub_down_with_a_thousand_events_then_up_drains_without_doubles() {
     assert!(words.starts_with("OFFLINE"), "{words}");
     let revived = hub::spawn(
         SocketAddr::from(([127, 0, 0, 1], port)),
-        setup.hub_db.clone(),
+        setup.hub_db.target.clone(),
         ServeOptions {
             contract: Some(hub::ContractLog::new()),
             ..ServeOptions::default()
@@ -748,7 +736,7 @@ fn tls_with_the_county_ca_works_and_another_ca_pauses() {
     let (_, _, other_ca) = test_ca(&setup.dir.path().join("other"));
     let tls_hub = hub::spawn(
         SocketAddr::from(([127, 0, 0, 1], 0)),
-        setup.hub_db.clone(),
+        setup.hub_db.target.clone(),
         ServeOptions {
             tls: Some(hub::tls_config(&cert, &key).unwrap()),
             contract: Some(hub::ContractLog::new()),

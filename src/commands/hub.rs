@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::cli::{HubAction, HubArgs, HubTokenAction};
+use crate::cli::{HubAction, HubArgs, HubDbArgs, HubTokenAction};
 use crate::config::HubConfig;
 
 use super::Context;
@@ -19,19 +19,26 @@ pub fn run(ctx: &Context, args: &HubArgs) -> anyhow::Result<ExitCode> {
 /// Flags win; each missing one is taken from `[hub]`.
 fn with_config(mut args: HubArgs, file: &HubConfig) -> HubArgs {
     let database = || file.database.as_ref().map(PathBuf::from);
+    let password_file = || file.database_password_file.clone();
     let serve = &mut args.serve;
     serve.db = serve.db.take().or_else(database);
+    serve.db_password_file = serve.db_password_file.take().or_else(password_file);
     serve.listen = serve.listen.or(file.listen);
     serve.tls_cert = serve.tls_cert.take().or_else(|| file.tls_cert.clone());
     serve.tls_key = serve.tls_key.take().or_else(|| file.tls_key.clone());
     serve.client_ca = serve.client_ca.take().or_else(|| file.client_ca.clone());
-    if let Some(HubAction::Token(action)) = &mut args.action {
-        let db = match action {
-            HubTokenAction::Add { db, .. }
-            | HubTokenAction::List { db }
-            | HubTokenAction::Revoke { db, .. } => db,
-        };
-        *db = db.take().or_else(database);
+    let target: Option<&mut HubDbArgs> = match &mut args.action {
+        Some(HubAction::Token(
+            HubTokenAction::Add { database, .. }
+            | HubTokenAction::List { database }
+            | HubTokenAction::Revoke { database, .. },
+        ))
+        | Some(HubAction::Migrate { database } | HubAction::Check { database }) => Some(database),
+        None => None,
+    };
+    if let Some(target) = target {
+        target.db = target.db.take().or_else(database);
+        target.db_password_file = target.db_password_file.take().or_else(password_file);
     }
     args
 }

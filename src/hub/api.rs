@@ -1,11 +1,9 @@
 //! The `/v1` routes (docs/API.md): authentication, the event endpoints, the read endpoints and the
 //! access log.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
 use std::time::Instant;
 
-use anyhow::anyhow;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
@@ -15,15 +13,15 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
-use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use super::contract::{self, ContractLog};
-use super::db::{self, Incoming, Outcome, StoreError};
+use super::db::{Incoming, Outcome};
 use super::faults::{self, Faults};
 use super::openapi;
 use super::problem::{Kind, Problem};
 use super::schemas::{self, EventProblem};
+use super::store::{Item, ItemResult, Store};
 use super::tokens::{self, Caller};
 
 /// Largest request body, single event or batch.
@@ -35,37 +33,19 @@ pub const DEFAULT_RELEASE_WINDOW_DAYS: i64 = 90;
 
 #[derive(Clone)]
 pub struct AppState {
-    db: Arc<Mutex<Connection>>,
+    store: Store,
 }
 
 impl AppState {
-    pub fn new(conn: Connection) -> Self {
-        Self {
-            db: Arc::new(Mutex::new(conn)),
-        }
+    pub fn new(store: Store) -> Self {
+        Self { store }
     }
+}
 
-    /// Runs `f` on the connection on the blocking pool: SQLite (with fsync on commit) must not
-    /// stall the async workers.
-    async fn with_db<T, F>(&self, f: F) -> Result<T, Problem>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> anyhow::Result<T> + Send + 'static,
-    {
-        let db = Arc::clone(&self.db);
-        let joined = tokio::task::spawn_blocking(move || {
-            let mut conn = db
-                .lock()
-                .map_err(|_| anyhow!("the database lock is poisoned"))?;
-            f(&mut conn)
-        })
-        .await;
-        match joined {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(Problem::internal(&error)),
-            Err(error) => Err(Problem::internal(&anyhow!("database task failed: {error}"))),
-        }
-    }
+/// A failure of the database (not of the request): logged for the operator, 500 to the client,
+/// who retries.
+fn internal(error: anyhow::Error) -> Problem {
+    Problem::internal(&error)
 }
 
 /// Tags a response with the caller's facility for the access log.
@@ -144,10 +124,7 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
         return Problem::new(Kind::Unauthorized, "send `Authorization: Bearer <token>`")
             .into_response();
     };
-    let caller = match state
-        .with_db(move |conn| tokens::authenticate(conn, &token))
-        .await
-    {
+    let caller = match state.store.authenticate(&token).await.map_err(internal) {
         Ok(Some(caller)) => caller,
         Ok(None) => {
             return Problem::new(Kind::Unauthorized, "the token is unknown or revoked")
@@ -162,9 +139,26 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
     response
 }
 
-async fn health() -> Response {
+/// How long the health check waits for the database before it answers 503.
+const HEALTH_DB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn health(State(state): State<AppState>) -> Response {
+    let answered = tokio::time::timeout(HEALTH_DB_TIMEOUT, state.store.ping()).await;
+    if let Err(why) = answered
+        .map_err(|_| anyhow::anyhow!("no answer within {HEALTH_DB_TIMEOUT:?}"))
+        .and_then(|r| r)
+    {
+        tracing::warn!(
+            error = format!("{why:#}"),
+            "health: the database does not answer"
+        );
+        return Problem::new(Kind::Unavailable, "the hub's database does not answer")
+            .retry_after(Some(5))
+            .into_response();
+    }
     Json(json!({
         "status": "ok",
+        "database": "ok",
         "schema_versions": (schemas::OLDEST_SCHEMA_VERSION..=schemas::CURRENT_SCHEMA_VERSION).collect::<Vec<_>>(),
         "version": env!("CARGO_PKG_VERSION"),
     }))
@@ -324,21 +318,6 @@ fn prepare(value: Value, caller: &Caller) -> Result<Incoming, Problem> {
     })
 }
 
-/// The result of storing one event, as the API reports it.
-fn store(
-    conn: &mut Connection,
-    caller: &Caller,
-    event: &Incoming,
-) -> anyhow::Result<Result<(Outcome, String), Problem>> {
-    match db::store_event(conn, caller.token_id, event) {
-        Ok(receipt) => Ok(Ok((receipt.outcome, receipt.received_at))),
-        Err(StoreError::Problem(problem)) => {
-            Ok(Err(problem.event_id(Some(event.event_id.clone()))))
-        }
-        Err(StoreError::Db(error)) => Err(error),
-    }
-}
-
 fn outcome_body(outcome: Outcome, event: &Incoming, received_at: &str) -> Value {
     json!({
         "result": match outcome { Outcome::Created => "created", Outcome::Duplicate => "duplicate" },
@@ -387,13 +366,24 @@ async fn post_event_inner(
         )
         .event_id(Some(event.event_id)));
     }
-    let (outcome, received_at, event) = state
-        .with_db(move |conn| {
-            db::in_transaction(conn, |conn| {
-                Ok(store(conn, &caller, &event)?.map(|(o, at)| (o, at, event)))
-            })
-        })
-        .await??;
+    let item = Item {
+        person_id: Some(event.person_id.clone()),
+        event_id: Some(event.event_id.clone()),
+        event: Ok(event.clone()),
+    };
+    let result = state
+        .store
+        .store(caller.token_id, vec![item])
+        .await
+        .map_err(internal)?
+        .pop();
+    let (outcome, received_at) = match result {
+        Some(ItemResult::Stored(receipt)) => (receipt.outcome, receipt.received_at),
+        Some(ItemResult::Rejected(problem) | ItemResult::Deferred(problem)) => {
+            return Err(problem);
+        }
+        None => return Err(internal(anyhow::anyhow!("the store answered nothing"))),
+    };
     let status = match outcome {
         Outcome::Created => StatusCode::CREATED,
         Outcome::Duplicate => StatusCode::OK,
@@ -431,64 +421,51 @@ async fn post_batch_inner(
             format!("{} events in one batch; at most {MAX_BATCH}", events.len()),
         ));
     }
-    // Each event is its own savepoint, in order, and the batch one transaction (one fsync, not
-    // one per event); a person whose event failed has the rest of their events in this batch
-    // deferred, so the hub never stores a later seq past a failure.
-    let results = state
-        .with_db(move |conn| {
-            db::in_transaction(conn, |conn| {
-                let mut failed_persons: HashSet<String> = HashSet::new();
-                let mut results = Vec::with_capacity(events.len());
-                for (index, event) in events.into_iter().enumerate() {
-                    let person = event
-                        .get("person_id")
-                        .and_then(Value::as_str)
-                        .map(str::to_string);
-                    let event_id = event
-                        .get("event_id")
-                        .and_then(Value::as_str)
-                        .map(str::to_string);
-                    let item = |result: &str, status: u16, problem: Option<Problem>| {
-                        let mut item = json!({
-                            "index": index,
-                            "event_id": event_id,
-                            "result": result,
-                            "status": status,
-                        });
-                        if let Some(problem) = problem {
-                            item["problem"] = serde_json::to_value(problem).unwrap_or(Value::Null);
-                        }
-                        item
-                    };
-                    if let Some(p) = person.as_ref().filter(|p| failed_persons.contains(*p)) {
-                        let problem = Problem::new(
-                            Kind::Deferred,
-                            "an earlier event of this person in this batch was not stored",
-                        )
-                        .event_id(event_id.clone());
-                        results.push(item("deferred", problem.status, Some(problem)));
-                        failed_persons.insert(p.clone());
-                        continue;
-                    }
-                    let stored = match prepare(event, &caller) {
-                        Ok(incoming) => store(conn, &caller, &incoming)?,
-                        Err(problem) => Err(problem),
-                    };
-                    match stored {
-                        Ok((Outcome::Created, _)) => results.push(item("created", 201, None)),
-                        Ok((Outcome::Duplicate, _)) => results.push(item("duplicate", 200, None)),
-                        Err(problem) => {
-                            if let Some(p) = person {
-                                failed_persons.insert(p);
-                            }
-                            results.push(item("rejected", problem.status, Some(problem)));
-                        }
-                    }
-                }
-                Ok(results)
-            })
+    // The checks first (they need no database), then every event in one transaction, in
+    // order; a person whose event failed has the rest of their events in this batch deferred, so
+    // the hub never stores a later seq past a failure.
+    let items: Vec<Item> = events
+        .into_iter()
+        .map(|event| {
+            let field = |name: &str| event.get(name).and_then(Value::as_str).map(str::to_string);
+            Item {
+                person_id: field("person_id"),
+                event_id: field("event_id"),
+                event: prepare(event, &caller),
+            }
         })
-        .await?;
+        .collect();
+    let ids: Vec<Option<String>> = items.iter().map(|i| i.event_id.clone()).collect();
+    let stored = state
+        .store
+        .store(caller.token_id, items)
+        .await
+        .map_err(internal)?;
+    let results: Vec<Value> = stored
+        .into_iter()
+        .zip(ids)
+        .enumerate()
+        .map(|(index, (result, event_id))| {
+            let (result, status, problem) = match result {
+                ItemResult::Stored(receipt) => match receipt.outcome {
+                    Outcome::Created => ("created", 201, None),
+                    Outcome::Duplicate => ("duplicate", 200, None),
+                },
+                ItemResult::Rejected(problem) => ("rejected", problem.status, Some(problem)),
+                ItemResult::Deferred(problem) => ("deferred", problem.status, Some(problem)),
+            };
+            let mut item = json!({
+                "index": index,
+                "event_id": event_id,
+                "result": result,
+                "status": status,
+            });
+            if let Some(problem) = problem {
+                item["problem"] = serde_json::to_value(problem).unwrap_or(Value::Null);
+            }
+            item
+        })
+        .collect();
     let count = |r: &str| results.iter().filter(|i| i["result"] == r).count();
     let summary = json!({
         "created": count("created"),
@@ -528,8 +505,10 @@ async fn get_person(
     };
     let facility = caller.facility_id.clone();
     let result = state
-        .with_db(move |conn| db::person_view(conn, &facility, &person_id))
-        .await;
+        .store
+        .person_view(&facility, &person_id)
+        .await
+        .map_err(internal);
     match result {
         Ok(Some(view)) => Json(view).into_response(),
         Ok(None) => Problem::new(
@@ -551,10 +530,11 @@ async fn get_cursor(
         Err(problem) => return problem.into_response(),
     };
     let facility = caller.facility_id.clone();
-    let id = person_id.clone();
     let result = state
-        .with_db(move |conn| db::cursor(conn, &facility, &id))
-        .await;
+        .store
+        .cursor(&facility, &person_id)
+        .await
+        .map_err(internal);
     match result {
         Ok((last_seq, last_event_id)) => Json(json!({
             "person_id": person_id,
@@ -605,10 +585,11 @@ async fn get_releases(
         if to < from {
             return Err(Problem::new(Kind::BadRequest, "`to` is before `from`"));
         }
-        let facility = facility_id.clone();
         let releases = state
-            .with_db(move |conn| db::releases(conn, &facility, from, to))
-            .await?;
+            .store
+            .releases(&facility_id, from, to)
+            .await
+            .map_err(internal)?;
         Ok(Json(json!({
             "facility_id": facility_id,
             "from": from.to_string(),

@@ -7,26 +7,86 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
 
+use super::store::{Store, Target, block_on};
 use super::tls::{TlsFiles, TlsReload};
-use super::{ConnLimits, Hub, ServeOptions, db, tokens};
-use crate::cli::{HubAction, HubArgs, HubServeArgs, HubTokenAction};
+use super::{ConnLimits, Hub, ServeOptions};
+use crate::cli::{HubAction, HubArgs, HubDbArgs, HubServeArgs, HubTokenAction};
 
 pub fn run(args: &HubArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     match &args.action {
         Some(HubAction::Token(action)) => token(action, out),
+        Some(HubAction::Migrate { database }) => migrate(database, out),
+        Some(HubAction::Check { database }) => check(database, out),
         None => serve(&args.serve, out),
     }
+}
+
+fn migrate(database: &HubDbArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let target = hub_db(database)?;
+    let store = Store::open(&target)?;
+    let status = block_on(store.status())??;
+    writeln!(
+        out,
+        "{} {}: hub schema version {} (this reentry-board's)",
+        status.backend,
+        target.display(),
+        status.schema_version
+    )?;
+    Ok(())
+}
+
+/// Reads only: a database that needs migrating is reported, not changed.
+fn check(database: &HubDbArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let target = hub_db(database)?;
+    let store = Store::open_existing(&target)?;
+    let status = block_on(async {
+        store.ping().await?;
+        store.status().await
+    })??;
+    writeln!(
+        out,
+        "database: {} {} answers",
+        status.backend,
+        target.display()
+    )?;
+    writeln!(
+        out,
+        "schema: version {} (this reentry-board knows {})",
+        status.schema_version, status.known_version
+    )?;
+    writeln!(
+        out,
+        "tokens: {} ({} active)",
+        status.tokens, status.active_tokens
+    )?;
+    writeln!(out, "people: {}", status.persons)?;
+    writeln!(out, "events: {}", status.events)?;
+    if status.schema_version > status.known_version {
+        bail!(
+            "the schema is at version {}, newer than this reentry-board's {}: use a newer one",
+            status.schema_version,
+            status.known_version
+        );
+    }
+    if status.schema_version < status.known_version {
+        bail!(
+            "the schema is at version {} of {}: run `reentry-board hub migrate` (or start the hub)",
+            status.schema_version,
+            status.known_version
+        );
+    }
+    Ok(())
 }
 
 fn token(action: &HubTokenAction, out: &mut dyn Write) -> anyhow::Result<()> {
     match action {
         HubTokenAction::Add {
-            db,
+            database,
             facility,
             label,
         } => {
-            let conn = db::open(hub_db(db.as_deref())?)?;
-            let (id, secret) = tokens::add(&conn, facility, label)?;
+            let store = Store::open(&hub_db(database)?)?;
+            let (id, secret) = block_on(store.add_token(facility, label))??;
             // The secret alone on the first line, so `| head -1 > token` works.
             writeln!(out, "{secret}")?;
             writeln!(
@@ -35,9 +95,9 @@ fn token(action: &HubTokenAction, out: &mut dyn Write) -> anyhow::Result<()> {
                  token file; the hub keeps only its hash and cannot show it again"
             )?;
         }
-        HubTokenAction::List { db } => {
-            let conn = db::open(hub_db(db.as_deref())?)?;
-            let list = tokens::list(&conn)?;
+        HubTokenAction::List { database } => {
+            let store = Store::open(&hub_db(database)?)?;
+            let list = block_on(store.list_tokens())??;
             let facility_width = list
                 .iter()
                 .map(|t| t.facility_id.len())
@@ -61,9 +121,9 @@ fn token(action: &HubTokenAction, out: &mut dyn Write) -> anyhow::Result<()> {
                 )?;
             }
         }
-        HubTokenAction::Revoke { db, id } => {
-            let conn = db::open(hub_db(db.as_deref())?)?;
-            let info = tokens::revoke(&conn, *id)?;
+        HubTokenAction::Revoke { database, id } => {
+            let store = Store::open(&hub_db(database)?)?;
+            let info = block_on(store.revoke_token(*id))??;
             writeln!(
                 out,
                 "revoked token {} of facility {}",
@@ -77,12 +137,18 @@ fn token(action: &HubTokenAction, out: &mut dyn Write) -> anyhow::Result<()> {
 /// The hub's address when neither `--listen` nor `[hub] listen` says.
 const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 8080);
 
-fn hub_db(db: Option<&std::path::Path>) -> anyhow::Result<&std::path::Path> {
-    db.context("no hub database: pass --db PATH, set REENTRY_HUB_DB or `database` in [hub]")
+fn hub_db(database: &HubDbArgs) -> anyhow::Result<Target> {
+    let db = database.db.as_deref().context(
+        "no hub database: pass --db PATH or --db postgres://..., set REENTRY_HUB_DB or `database` in [hub]",
+    )?;
+    Ok(Target::from(db).with_password_file(database.db_password_file.clone()))
 }
 
 fn serve(args: &HubServeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let db_path = hub_db(args.db.as_deref())?.to_path_buf();
+    let db = hub_db(&HubDbArgs {
+        db: args.db.clone(),
+        db_password_file: args.db_password_file.clone(),
+    })?;
     let listen = args
         .listen
         .unwrap_or_else(|| std::net::SocketAddr::from(DEFAULT_LISTEN));
@@ -125,7 +191,7 @@ fn serve(args: &HubServeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         );
     }
     let hub = Hub::open(
-        &db_path,
+        &db,
         ServeOptions {
             tls,
             limits: fitted,
@@ -148,7 +214,7 @@ fn serve(args: &HubServeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         writeln!(out, "hub listening on {scheme}://{local}")?;
         writeln!(out, "{fds}; at most {} connections", fitted.max)?;
         out.flush()?;
-        tracing::info!(%local, db = %db_path.display(), "hub started");
+        tracing::info!(%local, db = db.display(), "hub started");
         hub.run(listener, shutdown_signal()).await
     })?;
     writeln!(out, "hub stopped")?;

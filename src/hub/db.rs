@@ -1,4 +1,4 @@
-//! The hub's own SQLite database: tokens, events (append-only) and each person's current view.
+//! The hub's SQLite database (the default backend, see `store`): tokens, events (append-only) and each person's current view.
 //!
 //! This is the only hub module that speaks SQL. Every accepted event is stored and its person's
 //! view updated in one `BEGIN IMMEDIATE` transaction, so an error leaves nothing behind.
@@ -9,7 +9,8 @@ use anyhow::{Context as _, bail};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
-use super::problem::{Kind, Problem};
+use super::problem::Problem;
+use super::store::{check_duplicate, check_order};
 use super::view::PersonView;
 use crate::domain::events::EventType;
 
@@ -61,6 +62,9 @@ CREATE TABLE persons (
 ) WITHOUT ROWID;
 CREATE INDEX persons_releases ON persons (facility_id, release_date) WHERE custody = 'in_custody';
 "#];
+
+/// How many migrations this hub knows: the schema version it makes.
+pub const MIGRATION_COUNT: usize = MIGRATIONS.len();
 
 /// Opens (and creates or migrates) a hub database.
 pub fn open(path: &Path) -> anyhow::Result<Connection> {
@@ -196,19 +200,7 @@ pub fn store_event(
         .optional()
         .context("cannot look the event up")?;
     if let Some((sha, received_at)) = existing {
-        if sha == event.sha256 {
-            return Ok(Receipt {
-                outcome: Outcome::Duplicate,
-                received_at,
-            });
-        }
-        return Err(StoreError::Problem(Problem::new(
-            Kind::IdempotencyKeyReused,
-            format!(
-                "event {} was stored earlier with a different payload; a retry must send the same event",
-                event.event_id
-            ),
-        )));
+        return check_duplicate(event, &sha, received_at).map_err(StoreError::Problem);
     }
     let person: Option<(i64, String)> = tx
         .query_row(
@@ -219,31 +211,7 @@ pub fn store_event(
         .optional()
         .context("cannot read the person")?;
     let last_seq = person.as_ref().map_or(0, |(seq, _)| *seq);
-    let expected = last_seq + 1;
-    if event.person_seq <= last_seq {
-        return Err(StoreError::Problem(
-            Problem::new(
-                Kind::SeqConflict,
-                format!(
-                    "person_seq {} of this person is already held by another event; the hub's last is {last_seq}",
-                    event.person_seq
-                ),
-            )
-            .expected_seq(expected),
-        ));
-    }
-    if event.person_seq > expected {
-        return Err(StoreError::Problem(
-            Problem::new(
-                Kind::SeqGap,
-                format!(
-                    "person_seq {} arrived but the hub expects {expected} for this person first",
-                    event.person_seq
-                ),
-            )
-            .expected_seq(expected),
-        ));
-    }
+    check_order(event, last_seq).map_err(StoreError::Problem)?;
     let received_at = now();
     tx.execute(
         "INSERT INTO events (facility_id, event_id, person_id, person_seq, event_type,

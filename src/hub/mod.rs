@@ -1,4 +1,5 @@
-//! The hub: the reference server of the central API (docs/API.md), with its own SQLite database.
+//! The hub: the reference server of the central API (docs/API.md), on its own SQLite file or on
+//! a PostgreSQL database shared by several hub processes ([`store`]).
 //!
 //! - [`serve`] runs it on a listener until a shutdown future completes (the CLI passes ctrl-c /
 //!   SIGTERM);
@@ -18,12 +19,12 @@ pub mod openapi;
 pub mod problem;
 pub mod schemas;
 mod server;
+pub mod store;
 pub mod tls;
 pub mod tokens;
 pub mod view;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
@@ -35,6 +36,7 @@ pub use contract::ContractLog;
 pub use faults::Faults;
 pub use limits::ConnLimits;
 pub use server::tls_config;
+pub use store::{Store, Target};
 
 /// How to serve. `Default`: plain HTTP, no faults.
 #[derive(Debug, Clone, Default)]
@@ -58,10 +60,10 @@ pub struct Hub {
 
 impl Hub {
     /// Opens (creating or migrating) the database. Blocking: call it off the async workers.
-    pub fn open(db: &Path, options: ServeOptions) -> anyhow::Result<Self> {
-        let conn = db::open(db)?;
+    pub fn open(db: &Target, options: ServeOptions) -> anyhow::Result<Self> {
+        let store = Store::open(db)?;
         Ok(Self {
-            router: api::router(api::AppState::new(conn), options.faults, options.contract),
+            router: api::router(api::AppState::new(store), options.faults, options.contract),
             tls: options.tls,
             limits: options.limits,
         })
@@ -80,7 +82,7 @@ impl Hub {
 /// Opens the database at `db` and serves on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
-    db: PathBuf,
+    db: Target,
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
@@ -147,10 +149,14 @@ impl Drop for RunningHub {
 /// Binds `addr` (port 0 picks a free port), opens the database and serves on a new thread with
 /// its own tokio runtime, so sync tests and async tests alike can use it. Returns once the hub
 /// accepts connections.
-pub fn spawn(addr: SocketAddr, db: PathBuf, options: ServeOptions) -> anyhow::Result<RunningHub> {
+pub fn spawn(
+    addr: SocketAddr,
+    db: impl Into<Target>,
+    options: ServeOptions,
+) -> anyhow::Result<RunningHub> {
     let tls = options.tls.is_some();
     let contract = options.contract.clone();
-    let hub = Hub::open(&db, options)?;
+    let hub = Hub::open(&db.into(), options)?;
     let std_listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     std_listener
@@ -187,7 +193,7 @@ pub fn spawn(addr: SocketAddr, db: PathBuf, options: ServeOptions) -> anyhow::Re
 
 /// A plain-HTTP hub on 127.0.0.1 and a free port, with these faults, checking every exchange
 /// against the OpenAPI description ([`RunningHub::contract`]).
-pub fn spawn_for_test(db: PathBuf, faults: Faults) -> anyhow::Result<RunningHub> {
+pub fn spawn_for_test(db: impl Into<Target>, faults: Faults) -> anyhow::Result<RunningHub> {
     spawn(
         SocketAddr::from(([127, 0, 0, 1], 0)),
         db,

@@ -187,7 +187,7 @@ fn read(files: &TlsFiles, provider: &Arc<CryptoProvider>) -> anyhow::Result<Load
     })
 }
 
-fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+pub(crate) fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     let certs = CertificateDer::pem_file_iter(path)
         .with_context(|| format!("cannot read the certificate file {}", path.display()))?
         .collect::<Result<Vec<_>, _>>()

@@ -46,7 +46,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Facility ids follow the envelope's opaque-id rule, so a typo is caught when the token is made.
-fn check_facility(facility_id: &str) -> anyhow::Result<()> {
+pub(crate) fn check_facility(facility_id: &str) -> anyhow::Result<()> {
     if !super::schemas::is_opaque_id(facility_id) {
         bail!("`{facility_id}` is not a facility id: 1-64 of A-Z a-z 0-9 . _ ~ -");
     }

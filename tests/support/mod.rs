@@ -2,6 +2,9 @@
 #![allow(dead_code)]
 pub mod contract;
 pub mod flood;
+pub mod hub_db;
+pub mod hub_load;
+pub mod postgres;
 pub mod pty;
 pub mod records;
 pub mod report_db;

@@ -478,6 +478,9 @@ pub enum ExportFormat {
     Csv,
     /// The printable daily packet (Markdown), presentation-safe unless --full.
     Md,
+    /// FHIR R4 (docs/FHIR.md): one transaction Bundle per person, released people included;
+    /// with --bulk, one file of resources per type (FHIR Bulk Data's NDJSON).
+    Fhir,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -499,6 +502,18 @@ pub struct ExportArgs {
     /// CRLF line ends.
     #[arg(long)]
     pub excel: bool,
+    /// With --format fhir: who receives it; 42 CFR Part 2 items go only where the person's
+    /// consent covers that recipient.
+    #[arg(long, value_enum, default_value = "health-plan")]
+    pub recipient: crate::fhir::Recipient,
+    /// With --format fhir: resources grouped by type, one resource a line, into --out's
+    /// `Type.ndjson` files and a `manifest.json`.
+    #[arg(long, requires = "out")]
+    pub bulk: bool,
+    /// With --format fhir: write files into this directory (created if missing) instead of
+    /// stdout: one `<Patient id>.json` Bundle per person, or the --bulk files.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// The board's filters, for exports.

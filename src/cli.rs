@@ -340,6 +340,19 @@ pub struct SyncConnArgs {
         hide = true
     )]
     pub pause_probe_ms: Option<u64>,
+    /// What to speak: `native` (docs/API.md) or `fhir` (FHIR R4 transactions to the base URL
+    /// --url; docs/FHIR.md).
+    #[arg(long, value_enum, value_name = "FORMAT", env = "REENTRY_SYNC_FORMAT")]
+    pub format: Option<crate::sync::settings::SyncFormat>,
+    /// With --format fhir: who receives it; 42 CFR Part 2 items go only where the person's
+    /// consent covers that recipient (default health-plan).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHO",
+        env = "REENTRY_SYNC_FHIR_RECIPIENT"
+    )]
+    pub fhir_recipient: Option<crate::fhir::Recipient>,
 }
 
 impl SyncConnArgs {
@@ -359,6 +372,8 @@ impl SyncConnArgs {
             batch_size: self.batch_size,
             backoff_base: self.backoff_base_ms.map(Duration::from_millis),
             pause_probe: self.pause_probe_ms.map(Duration::from_millis),
+            format: self.format,
+            fhir_recipient: self.fhir_recipient,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod contract;
 pub mod db;
 pub mod faults;
+pub mod fhir;
 pub mod limits;
 pub mod openapi;
 pub mod problem;
@@ -61,7 +62,8 @@ impl Hub {
     pub fn open(db: &Path, options: ServeOptions) -> anyhow::Result<Self> {
         let conn = db::open(db)?;
         Ok(Self {
-            router: api::router(api::AppState::new(conn), options.faults, options.contract),
+            router: api::router(api::AppState::new(conn), options.faults, options.contract)
+                .merge(fhir::router(fhir::FhirState::open(db)?)),
             tls: options.tls,
             limits: options.limits,
         })

@@ -6,7 +6,7 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -14,19 +14,9 @@ use reentry_board::clock::AsOfClock;
 use reentry_board::domain::{ConsentScope, PersonRecord};
 use reentry_board::store::Store;
 use serde_json::Value;
-use support::fhir_validator::{Validator, cmd};
+use support::fhir_validator::{RESOURCE_TYPES, Validator, cmd, demo_db};
 
 const AS_OF: &str = "2026-03-02";
-
-fn demo_db(home: &Path) -> PathBuf {
-    let db = home.join("board.db");
-    cmd(home)
-        .args(["init", "--demo", "--as-of", AS_OF, "--db"])
-        .arg(&db)
-        .assert()
-        .success();
-    db
-}
 
 fn records(db: &Path) -> Vec<PersonRecord> {
     let today: NaiveDate = AS_OF.parse().unwrap();
@@ -98,7 +88,7 @@ fn part2_may_go(r: &PersonRecord, recipient: &str) -> bool {
 #[test]
 fn every_resource_of_the_demo_roster_passes_the_validator() {
     let home = tempfile::tempdir().unwrap();
-    let db = demo_db(home.path());
+    let db = demo_db(home.path(), &["--as-of", AS_OF]);
     let all = records(&db);
     let Some(validator) = Validator::find() else {
         return;
@@ -133,27 +123,9 @@ fn every_resource_of_the_demo_roster_passes_the_validator() {
     let report = validator.check(&files);
     assert!(report.errors.is_empty(), "{:#?}", report.errors);
     // Every family of the mapping was produced and checked, not just a few.
-    for kind in [
-        "Bundle",
-        "Patient",
-        "Organization",
-        "Location",
-        "Practitioner",
-        "Encounter",
-        "Provenance",
-        "Coverage",
-        "CareTeam",
-        "CarePlan",
-        "MedicationRequest",
-        "MedicationDispense",
-        "DeviceRequest",
-        "ServiceRequest",
-        "Appointment",
-        "Communication",
-        "Task",
-    ] {
+    for kind in std::iter::once(&"Bundle").chain(RESOURCE_TYPES) {
         assert!(
-            report.by_type.get(kind).copied().unwrap_or(0) > 0,
+            report.by_type.get(*kind).copied().unwrap_or(0) > 0,
             "no {kind} was checked: {:?}",
             report.by_type
         );
@@ -173,7 +145,7 @@ fn every_resource_of_the_demo_roster_passes_the_validator() {
 #[test]
 fn the_bundles_say_what_the_board_says() {
     let home = tempfile::tempdir().unwrap();
-    let db = demo_db(home.path());
+    let db = demo_db(home.path(), &["--as-of", AS_OF]);
     let all = records(&db);
     let bundles = export(home.path(), &db, &[]);
     let people = by_person(&bundles);
@@ -242,6 +214,11 @@ fn the_bundles_say_what_the_board_says() {
             .iter()
             .map(|e| e["fullUrl"].as_str().unwrap())
             .collect();
+        assert_eq!(
+            full_urls.len(),
+            b["entry"].as_array().unwrap().len(),
+            "a transaction writes each resource once"
+        );
         for e in b["entry"].as_array().unwrap() {
             assert_eq!(e["request"]["method"], "PUT");
             let url = e["request"]["url"].as_str().unwrap();
@@ -266,7 +243,7 @@ fn the_bundles_say_what_the_board_says() {
 #[test]
 fn part2_items_go_only_where_consent_covers_the_recipient() {
     let home = tempfile::tempdir().unwrap();
-    let db = demo_db(home.path());
+    let db = demo_db(home.path(), &["--as-of", AS_OF]);
     let all = records(&db);
     let mut seen = BTreeMap::new();
     for recipient in ["health-plan", "care-provider"] {
@@ -326,7 +303,7 @@ fn part2_items_go_only_where_consent_covers_the_recipient() {
 #[test]
 fn re_exports_name_the_same_resources() {
     let home = tempfile::tempdir().unwrap();
-    let db = demo_db(home.path());
+    let db = demo_db(home.path(), &["--as-of", AS_OF]);
     let first = export(home.path(), &db, &[]);
     let again = export(home.path(), &db, &[]);
     assert_eq!(first, again, "the same database exports the same Bundles");

@@ -98,7 +98,13 @@ pub fn person_resources(r: &PersonRecord, opt: &Options) -> Vec<Resource> {
     let coverage = person::coverage(r, &patient);
 
     let mut out = vec![facility, unit];
-    out.extend(contacts.into_iter().map(|(_, who)| who));
+    // One person may hold two roles (the same care manager before and after release): one
+    // Practitioner, as a transaction may not write a resource twice.
+    for (_, who) in contacts {
+        if !out.iter().any(|r| r.id == who.id) {
+            out.push(who);
+        }
+    }
     out.push(patient);
     out.push(encounter);
     out.extend(coverage);

@@ -25,6 +25,39 @@ pub fn cmd(home: &Path) -> assert_cmd::Command {
     c
 }
 
+/// A demo database (`init --demo`, with `args` such as `--as-of`) in `home`.
+pub fn demo_db(home: &Path, args: &[&str]) -> PathBuf {
+    let db = home.join("board.db");
+    cmd(home)
+        .args(["init", "--demo"])
+        .args(args)
+        .arg("--db")
+        .arg(&db)
+        .assert()
+        .success();
+    db
+}
+
+/// Every resource type the mapping makes (docs/FHIR.md).
+pub const RESOURCE_TYPES: &[&str] = &[
+    "Organization",
+    "Location",
+    "Practitioner",
+    "Patient",
+    "Encounter",
+    "Coverage",
+    "CareTeam",
+    "MedicationRequest",
+    "MedicationDispense",
+    "DeviceRequest",
+    "ServiceRequest",
+    "Appointment",
+    "Communication",
+    "CarePlan",
+    "Task",
+    "Provenance",
+];
+
 pub struct Validator {
     python: PathBuf,
     script: PathBuf,

@@ -46,16 +46,22 @@ pub fn care_team(
         "subject": patient.reference_to(""),
         "encounter": encounter.reference_to(""),
     });
-    if !participants.is_empty() {
+    let staffed = !participants.is_empty();
+    if staffed {
         body["participant"] = Value::Array(participants);
     }
-    Resource::identified(
+    let team = Resource::identified(
         "CareTeam",
         record_system("care-team"),
         r.person.id.clone(),
         body,
-    )
-    .profile(&us_core("careteam"))
+    );
+    // US Core CareTeam needs at least one participant.
+    if staffed {
+        team.profile(&us_core("careteam"))
+    } else {
+        team
+    }
 }
 
 fn plan_status(s: CarePlanStatus) -> &'static str {

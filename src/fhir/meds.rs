@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::ids::{board_coding, board_status, extension_url, record_system};
 use super::privacy::part2_labels;
-use super::resource::{Resource, us_core};
+use super::resource::Resource;
 use crate::domain::{
     Confirmation, DmeItem, DmeStatus, Medication, NaloxoneStatus, PersonRecord, SupplyStatus,
 };
@@ -48,6 +48,9 @@ fn instant(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// Not claimed as US Core MedicationRequest: that profile requires the requester (the
+/// prescriber), which the board does not record.
+///
 /// A medication's request, and its dispense when the supply was handed over. MAT items (42 CFR
 /// Part 2) carry the Part 2 labels; the caller has already decided they may go.
 pub fn medication(
@@ -79,7 +82,6 @@ pub fn medication(
     if m.is_part2() {
         request = request.label(part2_labels());
     }
-    request = request.profile(&us_core("medicationrequest"));
     let mut out = Vec::new();
     if m.supply == SupplyStatus::GivenInHand {
         let dispense = dispense(
@@ -144,8 +146,7 @@ pub fn naloxone(r: &PersonRecord, patient: &Resource, encounter: &Resource) -> V
         record_system("naloxone"),
         r.person.id.clone(),
         body,
-    )
-    .profile(&us_core("medicationrequest"));
+    );
     let mut out = Vec::new();
     if status == NaloxoneStatus::Given {
         out.push(dispense(

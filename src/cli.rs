@@ -344,6 +344,19 @@ pub struct SyncConnArgs {
         hide = true
     )]
     pub pause_probe_ms: Option<u64>,
+    /// What to speak: `native` (docs/API.md) or `fhir` (FHIR R4 transactions to the base URL
+    /// --url; docs/FHIR.md).
+    #[arg(long, value_enum, value_name = "FORMAT", env = "REENTRY_SYNC_FORMAT")]
+    pub format: Option<crate::sync::settings::SyncFormat>,
+    /// With --format fhir: who receives it; 42 CFR Part 2 items go only where the person's
+    /// consent covers that recipient (default health-plan).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHO",
+        env = "REENTRY_SYNC_FHIR_RECIPIENT"
+    )]
+    pub fhir_recipient: Option<crate::fhir::Recipient>,
 }
 
 impl SyncConnArgs {
@@ -363,6 +376,8 @@ impl SyncConnArgs {
             batch_size: self.batch_size,
             backoff_base: self.backoff_base_ms.map(Duration::from_millis),
             pause_probe: self.pause_probe_ms.map(Duration::from_millis),
+            format: self.format,
+            fhir_recipient: self.fhir_recipient,
         }
     }
 }
@@ -482,6 +497,9 @@ pub enum ExportFormat {
     Csv,
     /// The printable daily packet (Markdown), presentation-safe unless --full.
     Md,
+    /// FHIR R4 (docs/FHIR.md): one transaction Bundle per person, released people included;
+    /// with --bulk, one file of resources per type (FHIR Bulk Data's NDJSON).
+    Fhir,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -503,6 +521,18 @@ pub struct ExportArgs {
     /// CRLF line ends.
     #[arg(long)]
     pub excel: bool,
+    /// With --format fhir: who receives it; 42 CFR Part 2 items go only where the person's
+    /// consent covers that recipient.
+    #[arg(long, value_enum, default_value = "health-plan")]
+    pub recipient: crate::fhir::Recipient,
+    /// With --format fhir: resources grouped by type, one resource a line, into --out's
+    /// `Type.ndjson` files and a `manifest.json`.
+    #[arg(long, requires = "out")]
+    pub bulk: bool,
+    /// With --format fhir: write files into this directory (created if missing) instead of
+    /// stdout: one `<Patient id>.json` Bundle per person, or the --bulk files.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// The board's filters, for exports.

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod domain;
 pub mod export;
 pub mod fd_limit;
+pub mod fhir;
 pub mod hub;
 pub mod identity;
 pub mod import;

@@ -169,6 +169,10 @@ fn a_paused_sender_is_resumed_from_the_panel_and_audited() {
         screen.contains("Sending is paused: fix the token or certificate, then u resumes."),
         "{screen}"
     );
+    assert!(
+        screen.contains("The server said: 401 unauthorized"),
+        "the server's words, e.g. a FHIR server's OperationOutcome: {screen}"
+    );
     let audits = count(
         &path,
         "SELECT COUNT(*) FROM audit WHERE kind = 'sync_resumed'",

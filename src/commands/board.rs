@@ -86,6 +86,7 @@ fn background_sender(
         return None;
     }
     let started = crate::sync::SyncSettings::resolve(&config.sync, over)
+        .map(|settings| settings.with_rules(config.rules.clone()))
         .and_then(|settings| crate::sync::spawn_background(db.to_path_buf(), settings));
     match started {
         Ok(Some(sender)) => {

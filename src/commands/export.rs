@@ -43,7 +43,13 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     if args.excel && args.format != ExportFormat::Csv {
         anyhow::bail!("--excel goes with --format csv");
     }
+    if args.format != ExportFormat::Fhir && (args.bulk || args.out.is_some()) {
+        anyhow::bail!("--bulk and --out go with --format fhir");
+    }
     let (filter, words) = filter(&args.filter)?;
+    if args.format == ExportFormat::Fhir {
+        return super::export_fhir::run(ctx, args, &filter);
+    }
     let path = db_path(ctx, &args.db)?;
     let clock = clock(args.as_of);
     let store = open_to_read(ctx, &path, clock.clone())?;
@@ -61,6 +67,8 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCode> {
             write_csv_excel(&mut out, &rows(&board, ctx.config.name_format))?;
         }
         ExportFormat::Csv => write_csv(&mut out, &rows(&board, ctx.config.name_format))?,
+        // Handled above: FHIR covers released people too, so it does not start from the board.
+        ExportFormat::Fhir => {}
         ExportFormat::Md => crate::packet::write(
             &mut out,
             &crate::packet::Heading {

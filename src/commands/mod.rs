@@ -6,6 +6,7 @@ mod board;
 pub use board::StoreSource;
 mod demo;
 mod export;
+mod export_fhir;
 mod help;
 mod hub;
 mod import;

@@ -141,7 +141,8 @@ fn start_sender(
     if config.sync.url.is_none() && over.url.is_none() {
         return Ok(None);
     }
-    let settings = crate::sync::SyncSettings::resolve(&config.sync, over)?;
+    let settings =
+        crate::sync::SyncSettings::resolve(&config.sync, over)?.with_rules(config.rules.clone());
     let sender = crate::sync::spawn_background(db.to_path_buf(), settings)?;
     if sender.is_some() {
         writeln!(out, "sending queued events to the central API")?;

@@ -78,7 +78,10 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
 
 /// The settings from flags, environment and the `[sync]` section, checked.
 pub fn settings(ctx: &Context, run: &SyncRunArgs) -> anyhow::Result<SyncSettings> {
-    SyncSettings::resolve(&ctx.config.sync, &run.conn.overrides())
+    Ok(
+        SyncSettings::resolve(&ctx.config.sync, &run.conn.overrides())?
+            .with_rules(ctx.config.rules.clone()),
+    )
 }
 
 fn send(ctx: &Context, path: &std::path::Path, run: &SyncRunArgs) -> anyhow::Result<ExitCode> {

@@ -35,6 +35,18 @@ pub struct CareTeam {
 }
 
 impl CareTeam {
+    /// The assigned members, in the order of the four roles.
+    pub fn members(&self) -> impl Iterator<Item = &Arc<Contact>> {
+        [
+            &self.pre_release_cm,
+            &self.post_release_ecm,
+            &self.probation_officer,
+            &self.behavioral_health,
+        ]
+        .into_iter()
+        .flatten()
+    }
+
     /// The same care manager before and after release: no warm handoff is needed.
     pub fn same_manager_pre_and_post(&self) -> bool {
         match (&self.pre_release_cm, &self.post_release_ecm) {

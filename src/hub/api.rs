@@ -81,7 +81,7 @@ pub fn router(state: AppState, faults: Option<Faults>, contract: Option<Contract
 
 /// One line per request: method, route template (never the raw path), status, latency, facility
 /// and problem type. Never names, booking ids or drug names.
-async fn access_log(request: Request, next: Next) -> Response {
+pub(super) async fn access_log(request: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = request.method().clone();
     let route = request

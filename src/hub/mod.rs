@@ -14,6 +14,7 @@ pub mod cli;
 pub mod contract;
 pub mod db;
 pub mod faults;
+pub mod fhir;
 pub mod limits;
 pub mod openapi;
 pub mod problem;
@@ -25,6 +26,7 @@ pub mod tokens;
 pub mod view;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
@@ -58,12 +60,26 @@ pub struct Hub {
     limits: ConnLimits,
 }
 
+/// The `/fhir` endpoint is the reference for testing a FHIR push end to end; it keeps its
+/// resources in the hub's SQLite file, so a hub on PostgreSQL serves the native API only.
+fn with_fhir(router: axum::Router, db: &Target) -> anyhow::Result<axum::Router> {
+    if db.is_postgres() {
+        return Ok(router);
+    }
+    Ok(router.merge(fhir::router(fhir::FhirState::open(Path::new(
+        &db.location,
+    ))?)))
+}
+
 impl Hub {
     /// Opens (creating or migrating) the database. Blocking: call it off the async workers.
     pub fn open(db: &Target, options: ServeOptions) -> anyhow::Result<Self> {
         let store = Store::open(db)?;
         Ok(Self {
-            router: api::router(api::AppState::new(store), options.faults, options.contract),
+            router: with_fhir(
+                api::router(api::AppState::new(store), options.faults, options.contract),
+                db,
+            )?,
             tls: options.tls,
             limits: options.limits,
         })

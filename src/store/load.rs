@@ -38,6 +38,8 @@ pub struct AuditEntry {
 enum Scope<'a> {
     /// Everyone the board shows: still held, or gone from the roster without an explanation.
     Board,
+    /// Everyone the database holds, released and transferred people too (FHIR exports).
+    Everyone,
     One(&'a str),
 }
 
@@ -45,6 +47,7 @@ impl Scope<'_> {
     fn persons_where(&self) -> &'static str {
         match self {
             Self::Board => "persons NOT INDEXED WHERE custody IN ('in_custody', 'left_roster')",
+            Self::Everyone => "persons",
             Self::One(_) => "persons WHERE id = ?1",
         }
     }
@@ -52,13 +55,13 @@ impl Scope<'_> {
     /// B-tree search per person and is several times slower than one pass over the table.
     fn children_where(&self) -> &'static str {
         match self {
-            Self::Board => "1",
+            Self::Board | Self::Everyone => "1",
             Self::One(_) => "person_id = ?1",
         }
     }
     fn params(&self) -> Vec<&str> {
         match self {
-            Self::Board => Vec::new(),
+            Self::Board | Self::Everyone => Vec::new(),
             Self::One(id) => vec![id],
         }
     }
@@ -497,6 +500,12 @@ impl Store {
             "board loaded"
         );
         Ok(records)
+    }
+
+    /// Everyone the database holds, whatever their custody status (released and transferred
+    /// people too), in no particular order.
+    pub fn load_all_records(&self) -> Result<Vec<PersonRecord>> {
+        load(&self.conn, &Scope::Everyone).map_err(|e| e.at(&self.path))
     }
 
     /// One person, whatever their custody status.

@@ -250,6 +250,49 @@ impl HubClient {
     }
 }
 
+/// An HTTP answer, read whole.
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    pub body: Vec<u8>,
+}
+
+impl HubClient {
+    /// POSTs `body` to `url` with the token; `Err` is a request that got no HTTP answer, as a
+    /// [`Reply::Network`].
+    pub async fn post_raw(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: String,
+        now: DateTime<Utc>,
+    ) -> Result<RawAnswer, Reply> {
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .header(reqwest::header::ACCEPT, content_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| network(&e))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, now));
+        let body = response.bytes().await.map_err(|e| network(&e))?.to_vec();
+        Ok(RawAnswer {
+            status,
+            retry_after,
+            body,
+        })
+    }
+}
+
 fn network(e: &reqwest::Error) -> Reply {
     let kind = if e.is_timeout() {
         "timed out"

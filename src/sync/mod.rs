@@ -7,6 +7,7 @@
 
 pub mod backoff;
 pub mod client;
+pub mod fhir;
 pub mod lock;
 pub mod settings;
 pub mod status;
@@ -26,7 +27,7 @@ use crate::store::{Delivery, OutboxEvent, Store};
 
 pub use client::{HubClient, Item, Reply};
 pub use lock::SenderLock;
-pub use settings::{SyncConfig, SyncOverrides, SyncSettings};
+pub use settings::{SyncConfig, SyncFormat, SyncOverrides, SyncSettings};
 pub use status::{SyncPhase, SyncStatus};
 
 /// Room left in a request body for the batch wrapper.
@@ -161,8 +162,17 @@ impl Sender {
         if batch.is_empty() {
             return Ok(Step::Sent(0));
         }
-        let payloads: Vec<&str> = batch.iter().map(|e| e.payload.as_str()).collect();
-        let reply = self.client.send(&payloads, now).await;
+        let reply = match self.settings.format {
+            SyncFormat::Native => {
+                let payloads: Vec<&str> = batch.iter().map(|e| e.payload.as_str()).collect();
+                self.client.send(&payloads, now).await
+            }
+            SyncFormat::Fhir => {
+                let people = fhir::transactions(&self.store, &self.settings, &batch)?;
+                let url = self.settings.url.as_str();
+                fhir::post(&self.client, url, people, batch.len(), now).await
+            }
+        };
         let now = Utc::now();
         self.record(now, &batch, reply)
     }

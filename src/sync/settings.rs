@@ -11,6 +11,19 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::backoff::Backoff;
+use crate::fhir::Recipient;
+
+/// What the sender speaks: the native contract of docs/API.md, or FHIR R4 transactions to a
+/// FHIR server's base URL (docs/FHIR.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncFormat {
+    /// `POST /v1/events:batch` with the outbox's events (docs/API.md).
+    #[default]
+    Native,
+    /// `POST {url}` with one FHIR R4 transaction Bundle per person (docs/FHIR.md).
+    Fhir,
+}
 
 /// The `[sync]` section of the config file.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -36,6 +49,10 @@ pub struct SyncConfig {
     pub batch_size: usize,
     /// The board sends too when it can take the sender lock (no `sync` service running).
     pub board_sends: bool,
+    /// `native` (docs/API.md) or `fhir` (FHIR R4 transactions to `url`, docs/FHIR.md).
+    pub format: SyncFormat,
+    /// With `format = "fhir"`: who receives it, which decides what Part 2 data may go.
+    pub fhir_recipient: Recipient,
 }
 
 impl Default for SyncConfig {
@@ -52,6 +69,8 @@ impl Default for SyncConfig {
             request_timeout_secs: 30,
             batch_size: 100,
             board_sends: true,
+            format: SyncFormat::Native,
+            fhir_recipient: Recipient::HealthPlan,
         }
     }
 }
@@ -102,6 +121,8 @@ pub struct SyncOverrides {
     pub backoff_base: Option<Duration>,
     /// How often a paused queue tries its credentials again.
     pub pause_probe: Option<Duration>,
+    pub format: Option<SyncFormat>,
+    pub fhir_recipient: Option<Recipient>,
 }
 
 /// Everything the sender needs, checked.
@@ -120,6 +141,10 @@ pub struct SyncSettings {
     /// How often an idle sender looks for new events (a cheap `PRAGMA data_version`).
     pub idle_poll: Duration,
     pub pause_probe: Duration,
+    pub format: SyncFormat,
+    pub fhir_recipient: Recipient,
+    /// The county's timeline, for the milestone Tasks of FHIR transactions.
+    pub rules: crate::domain::Rules,
 }
 
 impl SyncSettings {
@@ -188,6 +213,9 @@ impl SyncSettings {
             },
             idle_poll: Duration::from_secs(1),
             pause_probe: over.pause_probe.unwrap_or(Duration::from_secs(60)),
+            format: over.format.unwrap_or(file.format),
+            fhir_recipient: over.fhir_recipient.unwrap_or(file.fhir_recipient),
+            rules: crate::domain::Rules::default(),
         })
         .and_then(|s: Self| {
             if s.ca_only && s.ca_file.is_none() {
@@ -198,6 +226,12 @@ impl SyncSettings {
     }
 
     /// `<base>/v1/<path>`, keeping a path prefix of the base URL.
+    /// The county's timeline rules (the config's `[rules]`), for FHIR's milestone Tasks.
+    pub fn with_rules(mut self, rules: crate::domain::Rules) -> Self {
+        self.rules = rules;
+        self
+    }
+
     pub fn endpoint(&self, path: &str) -> String {
         format!(
             "{}/v1/{}",

@@ -46,6 +46,14 @@ pub fn draw(frame: &mut Frame, app: &App, panel: &SyncPanel) {
             format!("Sending is paused: fix the token or certificate{key}."),
             theme.style(Slot::Error),
         ));
+        // What the server said (a FHIR server's OperationOutcome, the hub's problem): the
+        // words that tell which of token or certificate to fix.
+        if let Some(reason) = status.and_then(|s| s.paused_reason.as_deref()) {
+            out.push(Line::styled(
+                format!("The server said: {reason}"),
+                theme.style(Slot::Muted),
+            ));
+        }
     } else if let (Some(at), Some(key)) = (status.and_then(|s| s.retry_at), &resume_key) {
         // A long Retry-After outlives the hub's trouble: say who can cut it short.
         out.push(Line::styled(

@@ -468,6 +468,11 @@ fn read_contacts(conn: &Connection) -> Result<Vec<Contact>> {
     .ctx("loading the directory")
 }
 
+/// Everyone the board shows, inside a transaction (the board index's rebuild).
+pub(super) fn load_board(conn: &Connection) -> Result<Vec<PersonRecord>> {
+    load(conn, &Scope::Board)
+}
+
 /// One person inside a write transaction, for events that report a milestone's state.
 pub(super) fn load_one(conn: &Connection, person_id: &str) -> Result<Option<PersonRecord>> {
     Ok(load(conn, &Scope::One(person_id))?.pop())

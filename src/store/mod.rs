@@ -6,6 +6,7 @@
 pub mod audit_chain;
 pub mod audit_query;
 mod backup;
+mod board_index;
 mod checklist;
 mod codec;
 mod commands;
@@ -32,6 +33,7 @@ use crate::clock::Clock;
 use crate::domain::{PermissionMatrix, Role};
 
 pub use backup::{BackupManifest, Health, HealthProblem, Restored, check, restore};
+pub use board_index::{IndexRow, day_number};
 pub use checklist::{
     APPOINTMENT_AHEAD_DAYS, APPOINTMENT_PAST_DAYS, AddAppointment, AddReferral, CONSENT_AHEAD_DAYS,
     CONSENT_PAST_DAYS, CancelAppointment, SetAppointment, SetConsent, SetNotification,
@@ -202,6 +204,7 @@ impl Store {
                 let w = outbox::Writer::new(&tx, actor, now, today, permissions);
                 f(&w)?
             };
+            board_index::refresh(&tx)?;
             tx.commit().ctx("committing")?;
             Ok(out)
         };

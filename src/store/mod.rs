@@ -7,6 +7,7 @@ pub mod audit_chain;
 pub mod audit_query;
 mod backup;
 mod board_index;
+mod board_query;
 mod checklist;
 mod codec;
 mod commands;
@@ -34,6 +35,7 @@ use crate::domain::{PermissionMatrix, Role};
 
 pub use backup::{BackupManifest, Health, HealthProblem, Restored, check, restore};
 pub use board_index::{IndexRow, day_number};
+pub use board_query::{BandCounts, BoardItem, BoardKey, BoardQuery};
 pub use checklist::{
     APPOINTMENT_AHEAD_DAYS, APPOINTMENT_PAST_DAYS, AddAppointment, AddReferral, CONSENT_AHEAD_DAYS,
     CONSENT_PAST_DAYS, CancelAppointment, SetAppointment, SetConsent, SetNotification,

@@ -315,13 +315,29 @@ fn read_window(
 }
 
 impl Store {
-    /// People per band under the query's filters.
+    /// People per band under the query's filters: one pass over the index, the band of each row
+    /// computed from its stored days (six indexed range counts were slower: each row of the
+    /// larger bands cost a lookup in the table for its due days).
     pub fn board_counts(&self, q: &BoardQuery) -> Result<BandCounts> {
         let at = |e: super::StoreError| e.at(&self.path);
         let rules = stored_rules(&self.conn).map_err(at)?;
         let sql = Sql::new(&rules);
-        let today = day_number(q.today);
         let (filter, params) = conditions(q, &rules, &sql);
+        let text = format!(
+            "SELECT {} AS band, count(*) FROM board_index WHERE {filter} GROUP BY band",
+            sql.band
+        );
+        let found: Vec<(i64, i64)> = self
+            .conn
+            .prepare_cached(&text)
+            .and_then(|mut s| {
+                s.query_map(params_from_iter(params.iter()), |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect()
+            })
+            .ctx("counting the board")
+            .map_err(at)?;
         let mut counts: BandCounts = [
             (Band::Overdue, 0),
             (Band::Near, 0),
@@ -330,18 +346,10 @@ impl Store {
             (Band::Unknown, 0),
             (Band::Later, 0),
         ];
-        for (band, n) in &mut counts {
-            let text = format!(
-                "SELECT count(*) FROM {} AND {filter}",
-                band_source(*band, today, &rules, &sql)
-            );
-            let found: i64 = self
-                .conn
-                .prepare_cached(&text)
-                .and_then(|mut s| s.query_row(params_from_iter(params.iter()), |r| r.get(0)))
-                .ctx("counting the board")
-                .map_err(at)?;
-            *n = usize::try_from(found).unwrap_or(0);
+        for (band, n) in found {
+            if let Some(slot) = usize::try_from(band).ok().and_then(|b| counts.get_mut(b)) {
+                slot.1 = usize::try_from(n).unwrap_or(0);
+            }
         }
         Ok(counts)
     }

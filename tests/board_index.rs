@@ -144,6 +144,27 @@ fn assert_index_right(store: &Store, after: &str) {
     for (s, r) in stored.iter().zip(&rebuilt) {
         assert_eq!(s, r, "after {after}");
     }
+    // The tally the counts sum over matches the rows.
+    let conn = rusqlite::Connection::open_with_flags(
+        store.path(),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let read = |sql: &str| -> Vec<(i64, i64, i64)> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(
+        read("SELECT order_day, overdue_after, people FROM board_index_tally ORDER BY 1, 2"),
+        read(
+            "SELECT order_day, overdue_after, count(*) FROM board_index GROUP BY 1, 2 ORDER BY 1, 2"
+        ),
+        "after {after}: the tally"
+    );
 }
 
 fn seeded(n: Option<usize>) -> (TempDir, Store) {
@@ -648,7 +669,10 @@ fn migration_builds_the_index_of_an_older_database() {
         // Back to the schema before the index.
         let conn = rusqlite::Connection::open(&path).unwrap();
         let triggers: Vec<String> = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'board_dirty_%'")
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'
+                 AND (name LIKE 'board_dirty_%' OR name LIKE 'board_tally_%')",
+            )
             .unwrap()
             .query_map([], |r| r.get(0))
             .unwrap()
@@ -659,8 +683,8 @@ fn migration_builds_the_index_of_an_older_database() {
         }
         conn.execute_batch(&format!(
             "DROP TABLE board_index; DROP TABLE board_index_rules; DROP TABLE board_index_dirty;
-             PRAGMA user_version = {};",
-            SCHEMA_VERSION - 1
+             DROP TABLE board_index_tally; PRAGMA user_version = {};",
+            SCHEMA_VERSION - 2
         ))
         .unwrap();
     }

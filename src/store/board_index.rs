@@ -119,6 +119,7 @@ fn insert(conn: &Connection, e: &BoardEntry) -> Result<()> {
         } => (day(due), blocked, Some(day_number(from)), day(until)),
         _ => (None, false, None, None),
     };
+    let (overdue_after, early) = overdue_days(e.earliest_open_due, consent);
     let blocked_roles: i64 = e
         .role_blocked
         .iter()
@@ -139,10 +140,11 @@ fn insert(conn: &Connection, e: &BoardEntry) -> Result<()> {
             earliest_open_due, blocked, consent_due, consent_blocked, consent_from, consent_until,
             due_eligibility, due_coordinator, due_care_manager, due_records, blocked_roles,
             nurse_unsettled, late_entry, open_date_flag, unacknowledged, last_date_change,
-            protected, open_barrier, changed_at, changed_by)
+            protected, open_barrier, overdue_after, early_after, early_before, changed_at,
+            changed_by)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
             ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35,
-            ?36, p.updated_at, p.updated_by
+            ?36, ?37, ?38, ?39, p.updated_at, p.updated_by
          FROM persons p WHERE p.id = ?1",
     )
     .and_then(|mut s| {
@@ -183,10 +185,40 @@ fn insert(conn: &Connection, e: &BoardEntry) -> Result<()> {
             e.last_date_change.map(codec::ts),
             e.protected,
             e.open_barrier,
+            overdue_after,
+            early.map(|(after, _)| after),
+            early.map(|(_, before)| before),
         ])
     })
     .ctx("writing the board index")?;
     Ok(())
+}
+
+/// The days with overdue work: every day after the first returned (`i64::MAX`: none), and the
+/// days strictly between the pair (a consent due before it was signed). The plain milestones are
+/// overdue once past their earliest due day; an open, unblocked consent with a validity window is
+/// overdue after its due day on the days outside the window.
+pub(super) fn overdue_days(
+    earliest_open_due: Option<NaiveDate>,
+    consent: StoredMilestone,
+) -> (i64, Option<(i64, i64)>) {
+    let plain = earliest_open_due.map_or(i64::MAX, day_number);
+    let StoredMilestone::Open {
+        due: Some(due),
+        blocked: false,
+        done_between: Some((from, until)),
+        ..
+    } = consent
+    else {
+        return (plain, None);
+    };
+    let due = day_number(due);
+    let from = day_number(from);
+    // After the expiry (and the due day) it is overdue for good.
+    let lapsed = until.map_or(i64::MAX, |u| day_number(u).max(due));
+    // Before the signature it was overdue from the day after the due day.
+    let early = (from - due > 1).then_some((due, from));
+    (plain.min(lapsed), early)
 }
 
 fn consent_position() -> usize {

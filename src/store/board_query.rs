@@ -63,6 +63,71 @@ impl BoardItem {
 /// People per band under the query's filters, in band order.
 pub type BandCounts = [(Band, usize); 6];
 
+fn into_counts(found: Vec<(i64, i64)>) -> BandCounts {
+    let mut counts: BandCounts = [
+        (Band::Overdue, 0),
+        (Band::Near, 0),
+        (Band::ServicesWindow, 0),
+        (Band::ScreeningWindow, 0),
+        (Band::Unknown, 0),
+        (Band::Later, 0),
+    ];
+    for (band, n) in found {
+        if let Some(slot) = usize::try_from(band).ok().and_then(|b| counts.get_mut(b)) {
+            slot.1 += usize::try_from(n).unwrap_or(0);
+        }
+    }
+    counts
+}
+
+/// The unfiltered counts from the tally: people by release day and the day after which they
+/// are overdue. Those in a consent's early overdue days on `today` are few (an index finds them)
+/// and move from their date's band to the overdue band.
+fn tally_counts(conn: &Connection, today: NaiveDate, rules: &Rules) -> Result<BandCounts> {
+    let t = day_number(today);
+    let band_of_day = format!(
+        "(CASE WHEN order_day < ?1 THEN 0
+               WHEN order_day = {unknown} THEN 4
+               WHEN order_day - ?1 <= {near} THEN 1
+               WHEN order_day - ?1 <= {services} THEN 2
+               WHEN order_day - ?1 <= {screening} THEN 3
+               ELSE 5 END)",
+        unknown = i64::MAX,
+        near = rules.near_band_days,
+        services = rules.services_window_days,
+        screening = rules.screening_window_days,
+    );
+    let text = format!(
+        "SELECT CASE WHEN overdue_after < ?1 THEN 0 ELSE {band_of_day} END AS band, sum(people)
+           FROM board_index_tally GROUP BY band
+         UNION ALL
+         SELECT {band_of_day}, -count(*) FROM board_index
+          WHERE early_before > ?1 AND early_after < ?1 AND overdue_after >= ?1
+            AND order_day >= ?1 GROUP BY 1
+         UNION ALL
+         SELECT 0, count(*) FROM board_index
+          WHERE early_before > ?1 AND early_after < ?1 AND overdue_after >= ?1
+            AND order_day >= ?1"
+    );
+    let found: Vec<(i64, i64)> = conn
+        .prepare_cached(&text)
+        .and_then(|mut s| s.query_map([t], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .ctx("counting the board")?;
+    let mut counts = [0_i64; 6];
+    for (band, n) in found {
+        if let Some(slot) = usize::try_from(band).ok().and_then(|b| counts.get_mut(b)) {
+            *slot += n;
+        }
+    }
+    Ok(into_counts(
+        counts
+            .iter()
+            .enumerate()
+            .map(|(b, n)| (b as i64, *n))
+            .collect(),
+    ))
+}
+
 fn band_number(band: Band) -> i64 {
     Band::all().position(|b| b == band).map_or(0, |i| i as i64)
 }
@@ -85,10 +150,10 @@ impl Sql {
         let consent_blocked = "(consent_from IS NOT NULL AND consent_blocked = 1
              AND NOT (consent_from <= ?1 AND (consent_until IS NULL OR consent_until >= ?1)))";
         // Comparisons with NULL days are NULL in SQL, and NOT NULL is not true: every test of a
-        // stored day is made 0 or 1 with ifnull, so a negated state keeps its meaning.
-        let overdue = format!(
-            "(ifnull(earliest_open_due < ?1, 0) OR ({consent_open} AND ifnull(consent_due < ?1, 0)))"
-        );
+        // stored day that may be missing is made 0 or 1 with ifnull, so a negated state keeps
+        // its meaning. The overdue days were worked out when the entry was written.
+        let overdue =
+            "(overdue_after < ?1 OR ifnull(early_after < ?1 AND ?1 < early_before, 0))".to_string();
         let band = format!(
             "(CASE WHEN {overdue} OR release_day < ?1 THEN 0
                    WHEN release_day IS NULL THEN 4
@@ -201,25 +266,31 @@ fn band_days(band: Band, today: i64, rules: &Rules) -> Option<(i64, i64)> {
     })
 }
 
-/// Where a band's people are: a range of the order index, or for the overdue band everyone whose
-/// date has passed or whose work is late, gathered from three indexed ranges.
-fn band_source(band: Band, today: i64, rules: &Rules, sql: &Sql) -> String {
+/// Where a band's people are: a range of the order index. The overdue band is spread over the
+/// whole order: when it is a good share of the board, walking the order index finds a screenful
+/// at once; when it is rare, its people are gathered from the indexes of their overdue days and
+/// sorted (walking the order would pass nearly everyone to find them).
+fn band_source(band: Band, today: i64, rules: &Rules, sql: &Sql, overdue_rare: bool) -> String {
     match band_days(band, today, rules) {
         Some((lo, hi)) => format!(
             "board_index WHERE order_day BETWEEN {lo} AND {hi} AND NOT {}",
             sql.overdue
         ),
-        None => format!(
+        None if overdue_rare => format!(
             "board_index WHERE rowid IN (
                 SELECT rowid FROM board_index WHERE order_day < ?1
-                UNION SELECT rowid FROM board_index WHERE earliest_open_due < ?1
-                UNION SELECT rowid FROM board_index WHERE consent_until < ?1 AND consent_due < ?1
-                UNION SELECT rowid FROM board_index WHERE consent_from > ?1 AND consent_due < ?1
+                UNION SELECT rowid FROM board_index WHERE overdue_after < ?1
+                UNION SELECT rowid FROM board_index
+                      WHERE early_before > ?1 AND early_after < ?1
              ) AND ({} OR release_day < ?1)",
             sql.overdue
         ),
+        None => format!("board_index WHERE ({} OR release_day < ?1)", sql.overdue),
     }
 }
+
+/// Below this share of the board (1 in N) the overdue band is read through its own indexes.
+const RARE_OVERDUE: usize = 50;
 
 const ORDER: &str = "order_day, last_key, first_key, booking_id";
 
@@ -271,6 +342,13 @@ fn read_window(
                 start + 3
             );
         }
+        // Only the overdue band's reading depends on how many it holds: asked only then, so a
+        // move inside the other bands stays one indexed read.
+        let overdue_rare = band == Band::Overdue && {
+            let tally = tally_counts(conn, q.today, rules)?;
+            tally.first().map_or(0, |(_, n)| *n) * RARE_OVERDUE
+                < tally.iter().map(|(_, n)| n).sum::<usize>()
+        };
         let direction = if backwards { "DESC" } else { "ASC" };
         let order = ORDER
             .split(", ")
@@ -280,7 +358,7 @@ fn read_window(
         let text = format!(
             "SELECT {ENTRY_COLUMNS}, order_day FROM {} AND {filter} AND {keyset}
              ORDER BY {order} LIMIT {}",
-            band_source(band, today, rules, &sql),
+            band_source(band, today, rules, &sql, overdue_rare),
             limit - out.len()
         );
         let mut stmt = conn.prepare_cached(&text).ctx("reading the board")?;
@@ -315,12 +393,15 @@ fn read_window(
 }
 
 impl Store {
-    /// People per band under the query's filters: one pass over the index, the band of each row
-    /// computed from its stored days (six indexed range counts were slower: each row of the
-    /// larger bands cost a lookup in the table for its due days).
+    /// People per band under the query's filters. Without filters, sums over the tally (a few
+    /// thousand rows whatever the roster's size); with them, one pass over the index, the band
+    /// of each row computed from its stored days.
     pub fn board_counts(&self, q: &BoardQuery) -> Result<BandCounts> {
         let at = |e: super::StoreError| e.at(&self.path);
         let rules = stored_rules(&self.conn).map_err(at)?;
+        if q.filter.is_empty() {
+            return tally_counts(&self.conn, q.today, &rules).map_err(at);
+        }
         let sql = Sql::new(&rules);
         let (filter, params) = conditions(q, &rules, &sql);
         let text = format!(
@@ -338,20 +419,7 @@ impl Store {
             })
             .ctx("counting the board")
             .map_err(at)?;
-        let mut counts: BandCounts = [
-            (Band::Overdue, 0),
-            (Band::Near, 0),
-            (Band::ServicesWindow, 0),
-            (Band::ScreeningWindow, 0),
-            (Band::Unknown, 0),
-            (Band::Later, 0),
-        ];
-        for (band, n) in found {
-            if let Some(slot) = usize::try_from(band).ok().and_then(|b| counts.get_mut(b)) {
-                slot.1 = usize::try_from(n).unwrap_or(0);
-            }
-        }
-        Ok(counts)
+        Ok(into_counts(found))
     }
 
     /// Up to `limit` rows in board order, after `after` (from the top without it).

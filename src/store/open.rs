@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_feed_release.sql"),
     AUDIT_CHAIN,
     include_str!("migrations/0007_board_index.sql"),
+    include_str!("migrations/0008_board_tally.sql"),
 ];
 
 const AUDIT_CHAIN: &str = include_str!("migrations/0006_audit_chain.sql");

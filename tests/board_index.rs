@@ -180,7 +180,7 @@ fn seeded(n: Option<usize>) -> (TempDir, Store) {
 
 #[test]
 fn seed_builds_the_index() {
-    for n in [Some(30), Some(1_200), None] {
+    for n in [Some(30), Some(5_200), None] {
         let (_dir, store) = seeded(n);
         let rows = store.board_index_rows().unwrap();
         assert_eq!(rows.len(), store.load_records().unwrap().len());

@@ -17,9 +17,9 @@ use crate::domain::board::par_map_ref;
 use crate::domain::board_entry::{BoardEntry, StoredMilestone, board_entry};
 use crate::domain::{Certainty, CustodyStatus, MilestoneCode};
 
-/// Above this many changed people one pass over the whole roster is cheaper than a load per
-/// person (an import, a seed, changed offsets).
-const BULK_FROM: usize = 500;
+/// People loaded at a time while the index catches up: bounds the memory of a first import or a
+/// rebuild to this many records, whatever the roster's size.
+const SLICE: usize = 5_000;
 
 /// One stored row: the entry and who changed the person last, when.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,27 +43,31 @@ fn from_day_number(n: i64) -> Option<NaiveDate> {
 /// Unknown release dates sort after every known one.
 const UNKNOWN_ORDER_DAY: i64 = i64::MAX;
 
-/// Recomputes the entries of everyone marked dirty in this transaction. Cheap when nothing is.
+/// Recomputes the entries of everyone marked dirty in this transaction. Cheap when nothing is:
+/// one read of an empty table.
 pub(super) fn refresh(conn: &Connection) -> Result<()> {
     let dirty: Vec<String> = conn
-        .prepare_cached("SELECT person_id FROM board_index_dirty")
+        .prepare_cached("SELECT person_id FROM board_index_dirty ORDER BY person_id")
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
         .ctx("reading the board index's changed people")?;
     if dirty.is_empty() {
         return Ok(());
     }
     let rules = stored_rules(conn)?;
-    if dirty.len() >= BULK_FROM {
-        rebuild(conn, &rules)?;
-    } else {
-        for id in &dirty {
-            conn.prepare_cached("DELETE FROM board_index WHERE person_id = ?1")
-                .and_then(|mut s| s.execute([id]))
-                .ctx("updating the board index")?;
-            let record = super::load::load_one(conn, id)?;
-            if let Some(entry) = record.as_ref().and_then(|r| board_entry(r, &rules)) {
-                insert(conn, &entry)?;
-            }
+    conn.prepare_cached(
+        "DELETE FROM board_index WHERE person_id IN (SELECT person_id FROM board_index_dirty)",
+    )
+    .and_then(|mut s| s.execute([]))
+    .ctx("updating the board index")?;
+    for slice in dirty.chunks(SLICE) {
+        let (Some(first), Some(last)) = (slice.first(), slice.last()) else {
+            continue;
+        };
+        let records = super::load::load_dirty(conn, first, last)?;
+        let entries = par_map_ref(&records, |r| board_entry(r, &rules));
+        drop(records);
+        for entry in entries.iter().flatten() {
+            insert(conn, entry)?;
         }
     }
     conn.execute("DELETE FROM board_index_dirty", [])
@@ -71,19 +75,14 @@ pub(super) fn refresh(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Every entry again from the records, under `rules`.
-fn rebuild(conn: &Connection, rules: &Rules) -> Result<()> {
-    conn.execute("DELETE FROM board_index", [])
-        .ctx("clearing the board index")?;
-    let records = super::load::load_board(conn)?;
-    let entries = par_map_ref(&records, |r| board_entry(r, rules));
-    drop(records);
-    for entry in entries.iter().flatten() {
-        insert(conn, entry)?;
-    }
-    conn.execute("DELETE FROM board_index_dirty", [])
-        .ctx("clearing the board index's changed people")?;
-    Ok(())
+/// Every entry again from the records, under the stored offsets.
+fn rebuild(conn: &Connection) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO board_index_dirty (person_id) SELECT id FROM persons",
+        [],
+    )
+    .ctx("marking everyone for the board index")?;
+    refresh(conn)
 }
 
 /// The offsets the stored entries were computed with.
@@ -382,7 +381,7 @@ impl Store {
             )
             .ctx("storing the board index's offsets")?;
             let started = std::time::Instant::now();
-            rebuild(tx, &rules)?;
+            rebuild(tx)?;
             tracing::info!(
                 ms = started.elapsed().as_secs_f64() * 1000.0,
                 "board index rebuilt for changed offsets"

@@ -39,6 +39,8 @@ enum Scope<'a> {
     /// Everyone the board shows: still held, or gone from the roster without an explanation.
     Board,
     One(&'a str),
+    /// People the board index must recompute, with ids from the first to the second.
+    Dirty(&'a str, &'a str),
 }
 
 impl Scope<'_> {
@@ -46,6 +48,10 @@ impl Scope<'_> {
         match self {
             Self::Board => "persons NOT INDEXED WHERE custody IN ('in_custody', 'left_roster')",
             Self::One(_) => "persons WHERE id = ?1",
+            Self::Dirty(..) => {
+                "persons WHERE id IN (SELECT person_id FROM board_index_dirty
+                                       WHERE person_id BETWEEN ?1 AND ?2)"
+            }
         }
     }
     /// Child rows of the board are read whole and matched in memory: a filtered read costs a
@@ -54,12 +60,17 @@ impl Scope<'_> {
         match self {
             Self::Board => "1",
             Self::One(_) => "person_id = ?1",
+            Self::Dirty(..) => {
+                "person_id IN (SELECT person_id FROM board_index_dirty
+                                WHERE person_id BETWEEN ?1 AND ?2)"
+            }
         }
     }
     fn params(&self) -> Vec<&str> {
         match self {
             Self::Board => Vec::new(),
             Self::One(id) => vec![id],
+            Self::Dirty(first, last) => vec![first, last],
         }
     }
 }
@@ -471,6 +482,12 @@ fn read_contacts(conn: &Connection) -> Result<Vec<Contact>> {
 /// Everyone the board shows, inside a transaction (the board index's rebuild).
 pub(super) fn load_board(conn: &Connection) -> Result<Vec<PersonRecord>> {
     load(conn, &Scope::Board)
+}
+
+/// The people marked in `board_index_dirty` with ids from `first` to `last`, whatever their
+/// custody: the board index's refresh, a slice at a time.
+pub(super) fn load_dirty(conn: &Connection, first: &str, last: &str) -> Result<Vec<PersonRecord>> {
+    load(conn, &Scope::Dirty(first, last))
 }
 
 /// One person inside a write transaction, for events that report a milestone's state.

@@ -9,6 +9,8 @@ ALTER TABLE board_index ADD COLUMN overdue_after INTEGER NOT NULL DEFAULT 922337
 ALTER TABLE board_index ADD COLUMN early_after INTEGER;
 ALTER TABLE board_index ADD COLUMN early_before INTEGER;
 
+-- Overdue work is found by these days now, not by the earliest due day alone.
+DROP INDEX board_index_open_due;
 CREATE INDEX board_index_overdue_after ON board_index (overdue_after);
 CREATE INDEX board_index_early ON board_index (early_before) WHERE early_before IS NOT NULL;
 

@@ -59,11 +59,17 @@ pub(super) fn refresh(conn: &Connection) -> Result<()> {
     )
     .and_then(|mut s| s.execute([]))
     .ctx("updating the board index")?;
+    let people: i64 = conn
+        .prepare_cached("SELECT count(*) FROM persons")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .ctx("counting people")?;
+    // Most of the roster (an import, a rebuild): read the child tables by id range.
+    let dense = dirty.len() as i64 * 2 >= people;
     for slice in dirty.chunks(SLICE) {
         let (Some(first), Some(last)) = (slice.first(), slice.last()) else {
             continue;
         };
-        let records = super::load::load_dirty(conn, first, last)?;
+        let records = super::load::load_dirty(conn, first, last, dense)?;
         let entries = par_map_ref(&records, |r| board_entry(r, &rules));
         drop(records);
         for entry in entries.iter().flatten() {

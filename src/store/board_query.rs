@@ -228,6 +228,10 @@ fn conditions(q: &BoardQuery, rules: &Rules, sql: &Sql) -> (String, Vec<Value>) 
     }
     if let Some(band) = f.band {
         parts.push(format!("{} = {}", sql.band, band_number(band)));
+        // A dated band is a range of the order index: the count need not pass everyone.
+        if let Some((lo, hi)) = band_days(band, day_number(q.today), rules) {
+            parts.push(format!("order_day BETWEEN {lo} AND {hi}"));
+        }
     }
     if f.at_risk_only {
         parts.push(sql.at_risk.clone());
@@ -292,10 +296,46 @@ fn band_source(band: Band, today: i64, rules: &Rules, sql: &Sql, overdue_rare: b
 /// Below this share of the board (1 in N) the overdue band is read through its own indexes.
 const RARE_OVERDUE: usize = 50;
 
+/// Whether the overdue band was rare on a day, as of a state of the database: the day, the
+/// database's `data_version` (other connections' commits) and this connection's total changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct OverdueShare {
+    today: NaiveDate,
+    data_version: i64,
+    own_changes: u64,
+    rare: bool,
+}
+
+/// [`OverdueShare::rare`] for `today`, from the cache while the database has not changed.
+fn overdue_rare(store: &Store, today: NaiveDate, rules: &Rules) -> Result<bool> {
+    let data_version: i64 = store
+        .conn
+        .query_row("PRAGMA data_version", [], |r| r.get(0))
+        .ctx("reading data_version")?;
+    let own_changes = store.conn.total_changes();
+    if let Some(share) = store.overdue_share.get()
+        && share.today == today
+        && share.data_version == data_version
+        && share.own_changes == own_changes
+    {
+        return Ok(share.rare);
+    }
+    let tally = tally_counts(&store.conn, today, rules)?;
+    let rare = tally.first().map_or(0, |(_, n)| *n) * RARE_OVERDUE
+        < tally.iter().map(|(_, n)| n).sum::<usize>();
+    store.overdue_share.set(Some(OverdueShare {
+        today,
+        data_version,
+        own_changes,
+        rare,
+    }));
+    Ok(rare)
+}
+
 const ORDER: &str = "order_day, last_key, first_key, booking_id";
 
 fn read_window(
-    conn: &Connection,
+    store: &Store,
     q: &BoardQuery,
     rules: &Rules,
     from: Option<&BoardKey>,
@@ -313,6 +353,9 @@ fn read_window(
     for band in bands {
         if out.len() >= limit {
             break;
+        }
+        if q.filter.band.is_some_and(|only| only != band) {
+            continue;
         }
         if let Some(key) = from {
             let skip = if backwards {
@@ -344,11 +387,7 @@ fn read_window(
         }
         // Only the overdue band's reading depends on how many it holds: asked only then, so a
         // move inside the other bands stays one indexed read.
-        let overdue_rare = band == Band::Overdue && {
-            let tally = tally_counts(conn, q.today, rules)?;
-            tally.first().map_or(0, |(_, n)| *n) * RARE_OVERDUE
-                < tally.iter().map(|(_, n)| n).sum::<usize>()
-        };
+        let overdue_rare = band == Band::Overdue && overdue_rare(store, q.today, rules)?;
         let direction = if backwards { "DESC" } else { "ASC" };
         let order = ORDER
             .split(", ")
@@ -361,7 +400,7 @@ fn read_window(
             band_source(band, today, rules, &sql, overdue_rare),
             limit - out.len()
         );
-        let mut stmt = conn.prepare_cached(&text).ctx("reading the board")?;
+        let mut stmt = store.conn.prepare_cached(&text).ctx("reading the board")?;
         let rows = stmt
             .query_map(params_from_iter(params.iter()), |r| {
                 let row = entry_row(r)?;
@@ -430,7 +469,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<BoardItem>> {
         let rules = stored_rules(&self.conn).map_err(|e| e.at(&self.path))?;
-        read_window(&self.conn, q, &rules, after, limit, false).map_err(|e| e.at(&self.path))
+        read_window(self, q, &rules, after, limit, false).map_err(|e| e.at(&self.path))
     }
 
     /// Up to `limit` rows in board order that come before `before` (from the end without it):
@@ -442,6 +481,6 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<BoardItem>> {
         let rules = stored_rules(&self.conn).map_err(|e| e.at(&self.path))?;
-        read_window(&self.conn, q, &rules, before, limit, true).map_err(|e| e.at(&self.path))
+        read_window(self, q, &rules, before, limit, true).map_err(|e| e.at(&self.path))
     }
 }

@@ -39,8 +39,14 @@ enum Scope<'a> {
     /// Everyone the board shows: still held, or gone from the roster without an explanation.
     Board,
     One(&'a str),
-    /// People the board index must recompute, with ids from the first to the second.
-    Dirty(&'a str, &'a str),
+    /// People the board index must recompute, with ids from the first to the second; `dense`
+    /// when most people in that range are, so a child table is read as one range rather than a
+    /// lookup per person.
+    Dirty {
+        first: &'a str,
+        last: &'a str,
+        dense: bool,
+    },
 }
 
 impl Scope<'_> {
@@ -48,7 +54,11 @@ impl Scope<'_> {
         match self {
             Self::Board => "persons NOT INDEXED WHERE custody IN ('in_custody', 'left_roster')",
             Self::One(_) => "persons WHERE id = ?1",
-            Self::Dirty(..) => {
+            Self::Dirty { dense: true, .. } => {
+                "persons WHERE id BETWEEN ?1 AND ?2
+                   AND id IN (SELECT person_id FROM board_index_dirty)"
+            }
+            Self::Dirty { dense: false, .. } => {
                 "persons WHERE id IN (SELECT person_id FROM board_index_dirty
                                        WHERE person_id BETWEEN ?1 AND ?2)"
             }
@@ -60,7 +70,9 @@ impl Scope<'_> {
         match self {
             Self::Board => "1",
             Self::One(_) => "person_id = ?1",
-            Self::Dirty(..) => {
+            // Rows of people not marked are skipped by the merge in `children`.
+            Self::Dirty { dense: true, .. } => "person_id BETWEEN ?1 AND ?2",
+            Self::Dirty { dense: false, .. } => {
                 "person_id IN (SELECT person_id FROM board_index_dirty
                                 WHERE person_id BETWEEN ?1 AND ?2)"
             }
@@ -70,7 +82,7 @@ impl Scope<'_> {
         match self {
             Self::Board => Vec::new(),
             Self::One(id) => vec![id],
-            Self::Dirty(first, last) => vec![first, last],
+            Self::Dirty { first, last, .. } => vec![first, last],
         }
     }
 }
@@ -486,8 +498,13 @@ pub(super) fn load_board(conn: &Connection) -> Result<Vec<PersonRecord>> {
 
 /// The people marked in `board_index_dirty` with ids from `first` to `last`, whatever their
 /// custody: the board index's refresh, a slice at a time.
-pub(super) fn load_dirty(conn: &Connection, first: &str, last: &str) -> Result<Vec<PersonRecord>> {
-    load(conn, &Scope::Dirty(first, last))
+pub(super) fn load_dirty(
+    conn: &Connection,
+    first: &str,
+    last: &str,
+    dense: bool,
+) -> Result<Vec<PersonRecord>> {
+    load(conn, &Scope::Dirty { first, last, dense })
 }
 
 /// One person inside a write transaction, for events that report a milestone's state.

@@ -104,6 +104,9 @@ pub struct Store {
     path: PathBuf,
     clock: Arc<dyn Clock>,
     permissions: PermissionMatrix,
+    /// Whether the overdue band is rare, for a day and a state of the database (see
+    /// board_query): asked once per change, not on every move.
+    overdue_share: std::cell::Cell<Option<board_query::OverdueShare>>,
 }
 
 impl std::fmt::Debug for Store {

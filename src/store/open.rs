@@ -130,6 +130,7 @@ impl Store {
             path: path.to_path_buf(),
             clock,
             permissions: PermissionMatrix::default(),
+            overdue_share: Default::default(),
         })
     }
 
@@ -160,6 +161,7 @@ impl Store {
             path: path.to_path_buf(),
             clock,
             permissions: PermissionMatrix::default(),
+            overdue_share: Default::default(),
         };
         store.migrate().map_err(at)?;
         store.catch_up_board_index().map_err(at)?;

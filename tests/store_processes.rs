@@ -318,6 +318,12 @@ fn two_processes_make_1000_random_edits() {
         )
         .unwrap();
     assert_eq!(gaps, 0);
+    let store = Store::open_read_only(&db, clock()).unwrap();
+    assert_eq!(
+        store.board_index_rows().unwrap(),
+        store.board_index_rebuilt().unwrap(),
+        "the board index after two writers"
+    );
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
@@ -447,5 +453,11 @@ fn killed_writer_leaves_all_or_nothing() {
         last = releases + appointments;
     }
     assert!(kills >= 10, "only {kills} kills in time");
+    // The board index was written in the killed transactions too: it is all there or not at all.
+    let store = Store::open_read_only(&db, clock()).unwrap();
+    assert_eq!(
+        store.board_index_rows().unwrap(),
+        store.board_index_rebuilt().unwrap()
+    );
     assert!(last > 0, "the writer never got to write");
 }

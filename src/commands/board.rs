@@ -31,11 +31,12 @@ pub fn run(ctx: &Context, args: &BoardArgs) -> anyhow::Result<ExitCode> {
 /// Shared by `board` and `demo`.
 pub fn open_board(
     ctx: &Context,
-    store: Store,
+    mut store: Store,
     clock: Arc<dyn Clock>,
     view: &ViewArgs,
     sync: &SyncConnArgs,
 ) -> anyhow::Result<ExitCode> {
+    store.use_board_rules(&ctx.config.rules)?;
     let over = sync.overrides();
     let actor = actor(&store)?;
     let config = &ctx.config;

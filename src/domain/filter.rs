@@ -3,7 +3,7 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-use super::{Band, BoardRow, FlagStatus, MilestoneCode, MilestoneState, Role, Rules};
+use super::{Band, BoardRow, FlagStatus, MilestoneCode, MilestoneState, Readiness, Role, Rules};
 
 /// Lower case without accents: `Núñez` → `nunez`, `Zoë` → `zoe`. CJK passes through unchanged.
 pub fn fold(text: &str) -> String {
@@ -11,10 +11,33 @@ pub fn fold(text: &str) -> String {
     if text.is_ascii() {
         return text.to_ascii_lowercase();
     }
-    text.nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.nfd().filter(|c| !is_combining_mark(*c)) {
+        for c in c.to_lowercase() {
+            match unsplit(c) {
+                Some(plain) => out.push_str(plain),
+                None => out.push(c),
+            }
+        }
+    }
+    out
+}
+
+/// Letters with no decomposition that a person typing on a plain keyboard writes in Latin
+/// letters: `dang` must find Đặng, `sorensen` Sørensen, `strasse` Straße.
+fn unsplit(lower: char) -> Option<&'static str> {
+    Some(match lower {
+        'đ' | 'ð' => "d",
+        'ø' => "o",
+        'ł' => "l",
+        'ß' => "ss",
+        'æ' => "ae",
+        'œ' => "oe",
+        'þ' => "th",
+        'ħ' => "h",
+        'ı' => "i",
+        _ => return None,
+    })
 }
 
 /// Every word of the query must appear in the name or the booking number.
@@ -85,13 +108,19 @@ impl Filter {
 /// What needs this role's hands now.
 pub fn is_my_work(role: Role, row: &BoardRow, rules: &Rules) -> bool {
     let r = &row.record;
-    let near = row
-        .readiness
+    let date_work = r.date_flags.iter().any(|f| f.status == FlagStatus::Open)
+        || r.unacknowledged_changes(rules.change_window_days) > 0;
+    is_my_work_by(role, &row.readiness, date_work, rules)
+}
+
+/// [`is_my_work`] from a day's readiness and whether the release date awaits someone (an open
+/// date flag or an unacknowledged change): what the board index keeps of a record is enough.
+pub fn is_my_work_by(role: Role, readiness: &Readiness, date_work: bool, rules: &Rules) -> bool {
+    let near = readiness
         .days_to_release
         .is_none_or(|d| d <= rules.near_band_days);
-    let open_flags = r.date_flags.iter().any(|f| f.status == FlagStatus::Open);
     let needs_attention = |code: MilestoneCode| {
-        row.readiness.get(code).is_some_and(|m| {
+        readiness.get(code).is_some_and(|m| {
             matches!(
                 m.state,
                 MilestoneState::Overdue | MilestoneState::DueSoon | MilestoneState::Blocked
@@ -111,12 +140,10 @@ pub fn is_my_work(role: Role, row: &BoardRow, rules: &Rules) -> bool {
                 MilestoneCode::Naloxone,
             ]
             .into_iter()
-            .any(|c| row.readiness.get(c).is_some_and(|m| !m.state.is_settled()))
+            .any(|c| readiness.get(c).is_some_and(|m| !m.state.is_settled()))
         }
-        Role::Probation => open_flags || r.unacknowledged_changes(rules.change_window_days) > 0,
-        Role::Records => {
-            open_flags || r.unacknowledged_changes(rules.change_window_days) > 0 || owned_late
-        }
+        Role::Probation => date_work,
+        Role::Records => date_work || owned_late,
         Role::Viewer => false,
         Role::CareManager | Role::Coordinator | Role::Eligibility => owned_late,
     }
@@ -132,5 +159,9 @@ mod tests {
         assert_eq!(fold("ZOË Bảo"), "zoe bao");
         assert_eq!(fold("王小明"), "王小明");
         assert_eq!(fold("B-24-000123"), "b-24-000123");
+        assert_eq!(fold("Đặng"), "dang");
+        assert_eq!(fold("Sørensen"), "sorensen");
+        assert_eq!(fold("ŁUKASZ Straße"), "lukasz strasse");
+        assert_eq!(fold("Æsa Œuvre Þór Ðan"), "aesa oeuvre thor dan");
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod barrier;
 pub mod board;
+pub mod board_entry;
 pub mod care;
 pub mod care_team;
 pub mod consent;

@@ -470,15 +470,7 @@ pub fn readiness(record: &PersonRecord, today: NaiveDate, rules: &Rules) -> Read
     let any_overdue = milestones
         .iter()
         .any(|m| m.state == MilestoneState::Overdue);
-    let band = match days_to_release {
-        _ if any_overdue => Band::Overdue,
-        Some(d) if d < 0 => Band::Overdue,
-        None => Band::Unknown,
-        Some(d) if d <= rules.near_band_days => Band::Near,
-        Some(d) if d <= rules.services_window_days => Band::ServicesWindow,
-        Some(d) if d <= rules.screening_window_days => Band::ScreeningWindow,
-        Some(_) => Band::Later,
-    };
+    let band = band(days_to_release, any_overdue, rules);
     Readiness {
         milestones,
         days_to_release,
@@ -487,7 +479,22 @@ pub fn readiness(record: &PersonRecord, today: NaiveDate, rules: &Rules) -> Read
     }
 }
 
-fn milestone(
+/// The band for a day: overdue work (or a release date already passed) first, then by the days
+/// left to release.
+pub fn band(days_to_release: Option<i64>, any_overdue: bool, rules: &Rules) -> Band {
+    match days_to_release {
+        _ if any_overdue => Band::Overdue,
+        Some(d) if d < 0 => Band::Overdue,
+        None => Band::Unknown,
+        Some(d) if d <= rules.near_band_days => Band::Near,
+        Some(d) if d <= rules.services_window_days => Band::ServicesWindow,
+        Some(d) if d <= rules.screening_window_days => Band::ScreeningWindow,
+        Some(_) => Band::Later,
+    }
+}
+
+/// One milestone's due date and state for `record` on `today`.
+pub fn milestone(
     code: MilestoneCode,
     record: &PersonRecord,
     today: NaiveDate,

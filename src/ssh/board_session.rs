@@ -69,6 +69,7 @@ impl SessionSource {
     ) -> Result<Self> {
         let mut store = Store::open(&ctx.db, ctx.clock.clone())?;
         store.set_permissions(ctx.config.permission_matrix());
+        store.use_board_rules(&ctx.config.rules)?;
         let role = store.role_of(&identity.login)?.unwrap_or(Role::Viewer);
         let actor = Actor {
             login: identity.login.clone(),

@@ -96,7 +96,7 @@ const BLOCK_BEHIND: &str = "
     WHERE state = 'pending' AND person_id = ?1 AND person_seq > ?2";
 
 impl Store {
-    fn immediate<T>(
+    pub(super) fn immediate<T>(
         &mut self,
         what: &str,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
@@ -107,6 +107,7 @@ impl Store {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .ctx(what)?;
             let out = f(&tx)?;
+            super::board_index::refresh(&tx)?;
             tx.commit().ctx(what)?;
             Ok(out)
         };

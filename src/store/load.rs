@@ -41,6 +41,14 @@ enum Scope<'a> {
     /// Everyone the database holds, released and transferred people too (FHIR exports).
     Everyone,
     One(&'a str),
+    /// People the board index must recompute, with ids from the first to the second; `dense`
+    /// when most people in that range are, so a child table is read as one range rather than a
+    /// lookup per person.
+    Dirty {
+        first: &'a str,
+        last: &'a str,
+        dense: bool,
+    },
 }
 
 impl Scope<'_> {
@@ -49,6 +57,14 @@ impl Scope<'_> {
             Self::Board => "persons NOT INDEXED WHERE custody IN ('in_custody', 'left_roster')",
             Self::Everyone => "persons",
             Self::One(_) => "persons WHERE id = ?1",
+            Self::Dirty { dense: true, .. } => {
+                "persons WHERE id BETWEEN ?1 AND ?2
+                   AND id IN (SELECT person_id FROM board_index_dirty)"
+            }
+            Self::Dirty { dense: false, .. } => {
+                "persons WHERE id IN (SELECT person_id FROM board_index_dirty
+                                       WHERE person_id BETWEEN ?1 AND ?2)"
+            }
         }
     }
     /// Child rows of the board are read whole and matched in memory: a filtered read costs a
@@ -57,12 +73,19 @@ impl Scope<'_> {
         match self {
             Self::Board | Self::Everyone => "1",
             Self::One(_) => "person_id = ?1",
+            // Rows of people not marked are skipped by the merge in `children`.
+            Self::Dirty { dense: true, .. } => "person_id BETWEEN ?1 AND ?2",
+            Self::Dirty { dense: false, .. } => {
+                "person_id IN (SELECT person_id FROM board_index_dirty
+                                WHERE person_id BETWEEN ?1 AND ?2)"
+            }
         }
     }
     fn params(&self) -> Vec<&str> {
         match self {
             Self::Board | Self::Everyone => Vec::new(),
             Self::One(id) => vec![id],
+            Self::Dirty { first, last, .. } => vec![first, last],
         }
     }
 }
@@ -469,6 +492,22 @@ fn read_contacts(conn: &Connection) -> Result<Vec<Contact>> {
         .collect()
     })
     .ctx("loading the directory")
+}
+
+/// Everyone the board shows, inside a transaction (the board index's rebuild).
+pub(super) fn load_board(conn: &Connection) -> Result<Vec<PersonRecord>> {
+    load(conn, &Scope::Board)
+}
+
+/// The people marked in `board_index_dirty` with ids from `first` to `last`, whatever their
+/// custody: the board index's refresh, a slice at a time.
+pub(super) fn load_dirty(
+    conn: &Connection,
+    first: &str,
+    last: &str,
+    dense: bool,
+) -> Result<Vec<PersonRecord>> {
+    load(conn, &Scope::Dirty { first, last, dense })
 }
 
 /// One person inside a write transaction, for events that report a milestone's state.

@@ -6,6 +6,8 @@
 pub mod audit_chain;
 pub mod audit_query;
 mod backup;
+mod board_index;
+mod board_query;
 mod checklist;
 mod codec;
 mod commands;
@@ -32,6 +34,8 @@ use crate::clock::Clock;
 use crate::domain::{PermissionMatrix, Role};
 
 pub use backup::{BackupManifest, Health, HealthProblem, Restored, check, restore};
+pub use board_index::{IndexRow, day_number};
+pub use board_query::{BandCounts, BoardItem, BoardKey, BoardQuery};
 pub use checklist::{
     APPOINTMENT_AHEAD_DAYS, APPOINTMENT_PAST_DAYS, AddAppointment, AddReferral, CONSENT_AHEAD_DAYS,
     CONSENT_PAST_DAYS, CancelAppointment, SetAppointment, SetConsent, SetNotification,
@@ -100,6 +104,9 @@ pub struct Store {
     path: PathBuf,
     clock: Arc<dyn Clock>,
     permissions: PermissionMatrix,
+    /// Whether the overdue band is rare, for a day and a state of the database (see
+    /// board_query): asked once per change, not on every move.
+    overdue_share: std::cell::Cell<Option<board_query::OverdueShare>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -202,6 +209,7 @@ impl Store {
                 let w = outbox::Writer::new(&tx, actor, now, today, permissions);
                 f(&w)?
             };
+            board_index::refresh(&tx)?;
             tx.commit().ctx("committing")?;
             Ok(out)
         };

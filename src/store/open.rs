@@ -27,6 +27,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_meeting.sql"),
     include_str!("migrations/0005_feed_release.sql"),
     AUDIT_CHAIN,
+    include_str!("migrations/0007_board_index.sql"),
+    include_str!("migrations/0008_board_tally.sql"),
 ];
 
 const AUDIT_CHAIN: &str = include_str!("migrations/0006_audit_chain.sql");
@@ -128,6 +130,7 @@ impl Store {
             path: path.to_path_buf(),
             clock,
             permissions: PermissionMatrix::default(),
+            overdue_share: Default::default(),
         })
     }
 
@@ -158,8 +161,10 @@ impl Store {
             path: path.to_path_buf(),
             clock,
             permissions: PermissionMatrix::default(),
+            overdue_share: Default::default(),
         };
         store.migrate().map_err(at)?;
+        store.catch_up_board_index().map_err(at)?;
         Ok(store)
     }
 
@@ -197,6 +202,28 @@ impl Store {
             .ctx("stamping the schema version")?;
             tx.commit().ctx(&format!("committing migration {next}"))?;
         }
+    }
+
+    /// Brings the board index up to date with whatever changed without it: a migration that
+    /// marked everyone (0007 builds the index this way, after every later migration has run), or
+    /// rows written by another tool.
+    fn catch_up_board_index(&mut self) -> Result<()> {
+        let pending: bool = self
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM board_index_dirty)", [], |r| {
+                r.get(0)
+            })
+            .ctx("reading the board index's changed people")?;
+        if !pending {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("starting the board index's update")?;
+        super::board_index::refresh(&tx)?;
+        tx.commit().ctx("committing the board index")?;
+        Ok(())
     }
 }
 

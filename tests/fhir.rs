@@ -114,8 +114,12 @@ fn every_resource_of_the_demo_roster_passes_the_validator() {
         .arg(&bulk)
         .assert()
         .success();
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&bulk), 0o700, "whole records: the owner's alone");
     for entry in std::fs::read_dir(&bulk).unwrap() {
         let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
         if path.extension().is_some_and(|e| e == "ndjson") {
             files.push(path);
         }

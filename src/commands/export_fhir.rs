@@ -55,16 +55,29 @@ pub fn run(ctx: &Context, args: &ExportArgs, filter: &Filter) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
+/// The files hold whole clinical records (names, birth dates, drug names): a new directory is
+/// the owner's alone, as the database is.
 fn create_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
 }
 
 fn write_file(
     path: &Path,
     write: impl FnOnce(&mut dyn std::io::Write) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let file =
-        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = std::io::BufWriter::new(file);
     write(&mut out).with_context(|| format!("cannot write {}", path.display()))?;
     out.flush()

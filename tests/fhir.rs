@@ -114,8 +114,12 @@ fn every_resource_of_the_demo_roster_passes_the_validator() {
         .arg(&bulk)
         .assert()
         .success();
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&bulk), 0o700, "whole records: the owner's alone");
     for entry in std::fs::read_dir(&bulk).unwrap() {
         let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
         if path.extension().is_some_and(|e| e == "ndjson") {
             files.push(path);
         }
@@ -363,4 +367,100 @@ fn re_exports_name_the_same_resources() {
             .unwrap()
             .contains("shelter full")
     );
+}
+
+/// Every value of every status the board keeps, each on a copy of a demo person, mapped and
+/// checked by the validator: the demo roster does not hold every combination.
+#[test]
+fn every_status_of_the_board_maps_to_valid_resources() {
+    use reentry_board::domain::*;
+    use reentry_board::fhir::{Options, Recipient, person_resources, transaction};
+    let home = tempfile::tempdir().unwrap();
+    let db = demo_db(home.path(), &["--as-of", AS_OF]);
+    let Some(validator) = Validator::find() else {
+        return;
+    };
+    let base = records(&db)
+        .into_iter()
+        .find(|r| {
+            !r.medications.is_empty()
+                && !r.dme.is_empty()
+                && !r.appointments.is_empty()
+                && !r.referrals.is_empty()
+                && !r.notifications.is_empty()
+        })
+        .expect("a demo person with a bit of everything");
+    let mut variants: Vec<PersonRecord> = Vec::new();
+    let mut vary = |f: &dyn Fn(&mut PersonRecord)| {
+        let mut r = base.clone();
+        f(&mut r);
+        variants.push(r);
+    };
+    for s in CustodyStatus::all() {
+        vary(&|r| {
+            r.person.custody = s;
+            r.person.released_on = (s != CustodyStatus::InCustody).then_some(r.person.booked_on);
+        });
+    }
+    for c in Certainty::all() {
+        vary(&|r| r.release.certainty = c);
+    }
+    vary(&|r| r.release = ReleaseDate::unknown());
+    for s in MediCalStatus::all() {
+        vary(&|r| r.medi_cal.status = s);
+    }
+    for s in SupplyStatus::all() {
+        vary(&|r| r.medications.iter_mut().for_each(|m| m.supply = s));
+    }
+    for c in MedClass::all() {
+        vary(&|r| r.medications.iter_mut().for_each(|m| m.class = c));
+    }
+    for s in NaloxoneStatus::all() {
+        vary(&|r| r.naloxone = Some(s));
+    }
+    for s in DmeStatus::all() {
+        vary(&|r| r.dme.iter_mut().for_each(|d| d.status = s));
+    }
+    for s in CarePlanStatus::all() {
+        vary(&|r| r.care_plan = s);
+    }
+    for s in WarmHandoffStatus::all() {
+        vary(&|r| r.warm_handoff.status = s);
+    }
+    for s in TransportStatus::all() {
+        vary(&|r| r.transport.status = s);
+    }
+    for s in AppointmentStatus::all() {
+        vary(&|r| r.appointments.iter_mut().for_each(|a| a.status = s));
+        vary(&|r| {
+            r.appointments.iter_mut().for_each(|a| {
+                a.status = s;
+                a.on = None;
+            });
+        });
+    }
+    for s in NotificationStatus::all() {
+        vary(&|r| r.notifications.iter_mut().for_each(|n| n.status = s));
+        vary(&|r| r.referrals.iter_mut().for_each(|f| f.status = s));
+    }
+    for t in ReferralTarget::all() {
+        vary(&|r| r.referrals.iter_mut().for_each(|f| f.target = t));
+    }
+    vary(&|r| r.care_team = CareTeam::default());
+    let mut bundles = Vec::new();
+    for recipient in [Recipient::HealthPlan, Recipient::CareProvider] {
+        let options = Options {
+            today: AS_OF.parse().unwrap(),
+            rules: Rules::default(),
+            recipient,
+        };
+        bundles.extend(
+            variants
+                .iter()
+                .map(|r| transaction(&person_resources(r, &options))),
+        );
+    }
+    let report = validator.check_values(&bundles);
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert_eq!(report.checked as usize, bundles.len());
 }

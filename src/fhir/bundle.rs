@@ -1,7 +1,6 @@
-//! Bundles: a person's resources as one `transaction` of conditional updates, and many people's
-//! resources grouped by type for bulk files.
+//! A person's resources as one `transaction` Bundle of conditional updates.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
@@ -51,17 +50,4 @@ fn to_urn_references(value: &mut Value, inside: &HashSet<String>) {
         }
         _ => {}
     }
-}
-
-/// Many people's resources by type, each once (a facility or a care manager is shared by
-/// many), in the order they came: the lines of FHIR Bulk Data's `Type.ndjson` files.
-pub fn bulk(resources: impl IntoIterator<Item = Resource>) -> BTreeMap<&'static str, Vec<Value>> {
-    let mut seen = HashSet::new();
-    let mut out: BTreeMap<&'static str, Vec<Value>> = BTreeMap::new();
-    for r in resources {
-        if seen.insert(r.reference()) {
-            out.entry(r.resource_type).or_default().push(r.body);
-        }
-    }
-    out
 }

@@ -4,7 +4,7 @@
 //!   does not let go to the recipient;
 //! - [`transaction`] wraps them in a `transaction` Bundle of conditional updates, so loading or
 //!   sending it twice changes nothing the second time;
-//! - [`bulk`] groups many people's resources by type, one resource a line, as FHIR Bulk Data
+//! - `export --format fhir --bulk` writes the resources by type, one a line, as FHIR Bulk Data
 //!   does.
 
 pub mod bundle;
@@ -20,7 +20,7 @@ use chrono::NaiveDate;
 
 use crate::domain::{PersonRecord, Rules, readiness};
 
-pub use bundle::{bulk, transaction};
+pub use bundle::transaction;
 pub use privacy::Recipient;
 pub use resource::{Match, Resource};
 

@@ -25,6 +25,10 @@ CREATE TABLE IF NOT EXISTS fhir_identifiers (
     id            TEXT NOT NULL,
     PRIMARY KEY (facility_id, resource_type, system, value, id)
 );
+-- A resource's identifiers are replaced on every write: found by the resource, not by value
+-- (without it each write scanned every identifier of the type).
+CREATE INDEX IF NOT EXISTS fhir_identifiers_of_resource
+    ON fhir_identifiers (facility_id, resource_type, id);
 ";
 
 pub fn create(conn: &Connection) -> anyhow::Result<()> {
@@ -158,25 +162,27 @@ pub fn write(
     id: &str,
     stored: &Stored,
 ) -> anyhow::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO fhir_resources (facility_id, resource_type, id, version, last_updated, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (facility_id, resource_type, id) DO UPDATE SET
            version = excluded.version, last_updated = excluded.last_updated, body = excluded.body",
-        params![
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
             facility,
             resource_type,
             id,
             stored.version,
             stored.last_updated,
             stored.body.to_string()
-        ],
-    )
+        ])
+    })
     .context("cannot store a FHIR resource")?;
-    tx.execute(
+    tx.prepare_cached(
         "DELETE FROM fhir_identifiers WHERE facility_id = ?1 AND resource_type = ?2 AND id = ?3",
-        params![facility, resource_type, id],
     )
+    .and_then(|mut stmt| stmt.execute(params![facility, resource_type, id]))
     .context("cannot index a FHIR resource")?;
     for identifier in stored.body["identifier"].as_array().into_iter().flatten() {
         let (Some(system), Some(value)) =
@@ -184,11 +190,11 @@ pub fn write(
         else {
             continue;
         };
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO fhir_identifiers (facility_id, resource_type, system, value, id)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![facility, resource_type, system, value, id],
         )
+        .and_then(|mut stmt| stmt.execute(params![facility, resource_type, system, value, id]))
         .context("cannot index a FHIR resource")?;
     }
     Ok(())

@@ -105,6 +105,67 @@ async fn push(urls: Vec<String>, tokens: Vec<String>) -> (Duration, Vec<Duration
     (start.elapsed(), trips)
 }
 
+/// `clients` clients at once, each `per_client` times: a person, then its facility's releases.
+async fn reads(
+    urls: Vec<String>,
+    tokens: Vec<String>,
+    clients: u64,
+    per_client: u64,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let mut persons = Vec::new();
+    let mut releases = Vec::new();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let urls = urls.clone();
+        let tokens = tokens.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut person_trips = Vec::new();
+            let mut release_trips = Vec::new();
+            for i in 0..per_client {
+                let f = (c * per_client + i) % FACILITIES;
+                let url = &urls[(i % 2) as usize];
+                let token = &tokens[f as usize];
+                // A person the load pushed, or one of the filled ones of this facility.
+                let person = if i % 2 == 0 {
+                    format!("p{f}-{}", i % PEOPLE_EACH)
+                } else {
+                    format!("fill-{}", f + FACILITIES * ((1 + i * 7) % 700))
+                };
+                let start = Instant::now();
+                let r = client
+                    .get(format!("{url}/v1/persons/{person}"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200, "{person}");
+                r.bytes().await.unwrap();
+                person_trips.push(start.elapsed());
+                let start = Instant::now();
+                let r = client
+                    .get(format!("{url}/v1/facilities/facility-{f:03}/releases"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                r.bytes().await.unwrap();
+                release_trips.push(start.elapsed());
+            }
+            (person_trips, release_trips)
+        }));
+    }
+    for client in tasks {
+        let (p, r) = client.await.unwrap();
+        persons.extend(p);
+        releases.extend(r);
+    }
+    persons.sort_unstable();
+    releases.sort_unstable();
+    (persons, releases)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index]
@@ -233,72 +294,32 @@ fn main() {
         fill_start.elapsed().as_secs_f64()
     );
 
-    let reads = runtime.block_on(async {
-        let mut persons = Vec::new();
-        let mut releases = Vec::new();
-        let mut clients = Vec::new();
-        for c in 0..8u64 {
-            let urls = urls.clone();
-            let tokens = tokens.clone();
-            clients.push(tokio::spawn(async move {
-                let client = reqwest::Client::new();
-                let mut person_trips = Vec::new();
-                let mut release_trips = Vec::new();
-                for i in 0..250u64 {
-                    let f = (c * 250 + i) % FACILITIES;
-                    let url = &urls[(i % 2) as usize];
-                    let token = &tokens[f as usize];
-                    // A person the load pushed, or one of the filled ones of this facility.
-                    let person = if i % 2 == 0 {
-                        format!("p{f}-{}", i % PEOPLE_EACH)
-                    } else {
-                        format!("fill-{}", f + FACILITIES * ((1 + i * 7) % 700))
-                    };
-                    let start = Instant::now();
-                    let r = client
-                        .get(format!("{url}/v1/persons/{person}"))
-                        .bearer_auth(token)
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(r.status(), 200, "{person}");
-                    r.bytes().await.unwrap();
-                    person_trips.push(start.elapsed());
-                    let start = Instant::now();
-                    let r = client
-                        .get(format!("{url}/v1/facilities/facility-{f:03}/releases"))
-                        .bearer_auth(token)
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(r.status(), 200);
-                    r.bytes().await.unwrap();
-                    release_trips.push(start.elapsed());
-                }
-                (person_trips, release_trips)
-            }));
-        }
-        for client in clients {
-            let (p, r) = client.await.unwrap();
-            persons.extend(p);
-            releases.extend(r);
-        }
-        persons.sort_unstable();
-        releases.sort_unstable();
-        (persons, releases)
-    });
+    let concurrent = runtime.block_on(reads(urls.clone(), tokens.clone(), 8, 250));
+    let sequential = runtime.block_on(reads(urls.clone(), tokens.clone(), 1, 1000));
     let per_facility = cluster.sql(
         "bench",
         "SELECT count(*) FROM persons WHERE facility_id = 'facility-001' AND custody = 'in_custody'
            AND release_date BETWEEN current_date AND current_date + 90",
     );
-    println!(
-        "with {events} events: GET /v1/persons/{{id}} p50 {} p99 {} ({} requests); releases (90 days, ~{per_facility} people) p50 {} p99 {} ({} requests), 8 clients",
-        ms(percentile(&reads.0, 0.5)),
-        ms(percentile(&reads.0, 0.99)),
-        reads.0.len(),
-        ms(percentile(&reads.1, 0.5)),
-        ms(percentile(&reads.1, 0.99)),
-        reads.1.len(),
+    for (label, reads) in [
+        ("8 clients at once", &concurrent),
+        ("1 client", &sequential),
+    ] {
+        println!(
+            "with {events} events, {label}: GET /v1/persons/{{id}} p50 {} p99 {} ({} requests); releases (90 days, ~{per_facility} people) p50 {} p99 {} ({} requests)",
+            ms(percentile(&reads.0, 0.5)),
+            ms(percentile(&reads.0, 0.99)),
+            reads.0.len(),
+            ms(percentile(&reads.1, 0.5)),
+            ms(percentile(&reads.1, 0.99)),
+            reads.1.len(),
+        );
+    }
+    let plan = cluster.sql(
+        "bench",
+        "EXPLAIN (ANALYZE, COSTS OFF) SELECT view FROM persons WHERE facility_id = 'facility-001'
+           AND custody = 'in_custody' AND release_date >= current_date
+           AND release_date <= current_date + 90 ORDER BY release_date, person_id",
     );
+    println!("the releases query in PostgreSQL:\n{plan}");
 }

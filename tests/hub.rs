@@ -1300,3 +1300,25 @@ fn serve_refuses_bad_arguments_before_listening() {
         assert_eq!(error.kind(), clap::error::ErrorKind::DisplayHelp);
     }
 }
+
+#[tokio::test]
+async fn migrate_and_check_report_the_database_on_either_backend() {
+    let f = Fixture::new();
+    assert_eq!(f.post(&booked("chk-1", 600)).await.0, StatusCode::CREATED);
+    let out = run_cli_on(&f.db, &["hub", "migrate"]).unwrap();
+    assert!(out.contains("hub schema version 1"), "{out}");
+    let out = run_cli_on(&f.db, &["hub", "check"]).unwrap();
+    for line in [
+        "answers",
+        "schema: version 1 (this reentry-board knows 1)",
+        "tokens: 2 (2 active)",
+        "people: 1",
+        "events: 1",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
+    // The health check asks the database too.
+    let (status, body) = f.get(&f.token, "/v1/health").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["database"], "ok");
+}

@@ -100,7 +100,14 @@ struct Table {
 pub struct Connections {
     limits: ConnLimits,
     table: Mutex<Table>,
+    /// Told when a connection closed to make room has ended.
+    died: tokio::sync::Notify,
 }
+
+/// How long the accept loop waits for connections closed to make room to end, before it refuses
+/// a newcomer: on a busy machine their tasks may not have run yet, and a facility's connection
+/// behind a flood should not pay for that.
+const WAIT_FOR_DYING: Duration = Duration::from_millis(250);
 
 /// Why a connection was not taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +130,7 @@ impl Drop for Place {
         table.total = table.total.saturating_sub(1);
         if self.kill.killed.load(Ordering::SeqCst) {
             table.dying = table.dying.saturating_sub(1);
+            self.connections.died.notify_one();
         }
         table.silent.remove(&self.id);
         if let Some(n) = table.per_ip.get_mut(&self.ip) {
@@ -139,6 +147,7 @@ impl Connections {
         Arc::new(Self {
             limits,
             table: Mutex::new(Table::default()),
+            died: tokio::sync::Notify::new(),
         })
     }
 
@@ -183,6 +192,20 @@ impl Connections {
             kill,
             connections: self.clone(),
         })
+    }
+
+    /// [`Connections::admit`], but when the hub is full only of connections already closed to
+    /// make room whose tasks have not ended yet, waits up to [`WAIT_FOR_DYING`] for them.
+    pub async fn admit_or_wait(self: &Arc<Self>, ip: IpAddr) -> Result<Place, Refusal> {
+        let deadline = Instant::now() + WAIT_FOR_DYING;
+        loop {
+            match self.admit(ip) {
+                Err(Refusal::Full) if self.lock().dying > 0 && Instant::now() < deadline => {
+                    let _ = tokio::time::timeout_at(deadline, self.died.notified()).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     fn heard_from(&self, id: u64) {
@@ -310,6 +333,30 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_newcomer_waits_briefly_for_connections_closed_to_make_room() {
+        let connections = Connections::new(ConnLimits {
+            max: 2,
+            ..ConnLimits::default()
+        });
+        let a = connections.admit(ip("10.0.0.1")).unwrap();
+        let _b = connections.admit(ip("10.0.0.2")).unwrap();
+        // a is closed for c; until a's task ends the hub is full of the dying and the silent.
+        let _c = connections.admit(ip("10.0.0.3")).unwrap();
+        assert_eq!(connections.admit(ip("10.0.0.4")).err(), Some(Refusal::Full));
+        let ending = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            drop(a);
+        });
+        assert!(connections.admit_or_wait(ip("10.0.0.4")).await.is_ok());
+        ending.await.unwrap();
+        // When the dying do not end (b is held here), it refuses after the wait.
+        assert_eq!(
+            connections.admit_or_wait(ip("10.0.0.5")).await.err(),
+            Some(Refusal::Full)
+        );
     }
 
     #[test]

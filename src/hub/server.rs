@@ -64,7 +64,7 @@ pub async fn run(
         tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match connections.admit(peer.ip()) {
+                Ok((stream, peer)) => match connections.admit_or_wait(peer.ip()).await {
                     Ok(place) => {
                         let _ = stream.set_nodelay(true);
                         let io = LimitedIo::new(stream, place);

@@ -1121,9 +1121,25 @@ fn a_database_of_schema_1_migrates_with_its_outbox_intact() {
         let end = v1.find(end_marker).unwrap() + end_marker.len();
         let outbox_v1 = &v1[start..end];
         let c = rusqlite::Connection::open(&setup.db).unwrap();
+        // The board index (schema 6 on) and its triggers on the older tables.
+        let board_triggers: String = c
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'board_%'",
+            )
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|name| format!("DROP TRIGGER {};", name.unwrap()))
+            .collect();
         c.execute_batch(&format!(
             "PRAGMA foreign_keys = OFF;
              BEGIN;
+             {board_triggers}
+             DROP TABLE board_search;
+             DROP TABLE board_index_tally;
+             DROP TABLE board_index_dirty;
+             DROP TABLE board_index_rules;
+             DROP TABLE board_index;
              ALTER TABLE outbox RENAME TO outbox_v2;
              DROP INDEX outbox_due;
              DROP TRIGGER outbox_immutable;

@@ -165,6 +165,13 @@ fn assert_index_right(store: &Store, after: &str) {
         ),
         "after {after}: the tally"
     );
+    // The trigram index of the search text matches the rows it indexes.
+    let rw = rusqlite::Connection::open(store.path()).unwrap();
+    rw.execute(
+        "INSERT INTO board_search (board_search, rank) VALUES ('integrity-check', 1)",
+        [],
+    )
+    .unwrap_or_else(|e| panic!("after {after}: the search index: {e}"));
 }
 
 fn seeded(n: Option<usize>) -> (TempDir, Store) {
@@ -671,7 +678,7 @@ fn migration_builds_the_index_of_an_older_database() {
         let triggers: Vec<String> = conn
             .prepare(
                 "SELECT name FROM sqlite_master WHERE type = 'trigger'
-                 AND (name LIKE 'board_dirty_%' OR name LIKE 'board_tally_%')",
+                 AND (name LIKE 'board_dirty_%' OR name LIKE 'board_tally_%' OR name LIKE 'board_search_%')",
             )
             .unwrap()
             .query_map([], |r| r.get(0))
@@ -683,8 +690,8 @@ fn migration_builds_the_index_of_an_older_database() {
         }
         conn.execute_batch(&format!(
             "DROP TABLE board_index; DROP TABLE board_index_rules; DROP TABLE board_index_dirty;
-             DROP TABLE board_index_tally; PRAGMA user_version = {};",
-            SCHEMA_VERSION - 2
+             DROP TABLE board_index_tally; DROP TABLE board_search; PRAGMA user_version = {};",
+            SCHEMA_VERSION - 3
         ))
         .unwrap();
     }

@@ -236,7 +236,14 @@ pub fn restore(
 ) -> anyhow::Result<Restored> {
     let checksum_checked = verify_checksum(from)?;
     let source = open_read_only(from)?;
-    let found = read_identity(&source).map_err(|e| e.at(from))?;
+    // The schema itself spans several pages: damage may show before the integrity check runs.
+    let found = match read_identity(&source) {
+        Ok(found) => found,
+        Err(e) if is_corrupt_store(&e) => {
+            bail!("{}: refused, it is damaged: {e}", from.display())
+        }
+        Err(e) => return Err(e.at(from).into()),
+    };
     check_identity(from, &found)?;
     if found.user_version == 0 {
         bail!("{}: an empty database, not a backup", from.display());

@@ -210,6 +210,20 @@ fn conditions(q: &BoardQuery, rules: &Rules, sql: &Sql) -> (String, Vec<Value>) 
         format!("?{}", params.len())
     };
     let f = &q.filter;
+    // Words of three letters or more are found through the trigram index first; shorter ones
+    // match most of the roster anyway, and a pass over the column finds a screenful at once.
+    let long: Vec<String> = f
+        .search
+        .split_whitespace()
+        .filter(|w| w.chars().count() >= 3)
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    if !long.is_empty() {
+        let p = param(&mut params, Value::Text(long.join(" AND ")));
+        parts.push(format!(
+            "rowid IN (SELECT rowid FROM board_search WHERE board_search MATCH {p})"
+        ));
+    }
     for word in f.search.split_whitespace() {
         let p = param(&mut params, Value::Text(word.to_string()));
         parts.push(format!("instr(search, {p}) > 0"));

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     AUDIT_CHAIN,
     include_str!("migrations/0007_board_index.sql"),
     include_str!("migrations/0008_board_tally.sql"),
+    include_str!("migrations/0009_board_search.sql"),
 ];
 
 const AUDIT_CHAIN: &str = include_str!("migrations/0006_audit_chain.sql");

@@ -314,6 +314,8 @@ fn shown(example: &Value) -> &'static str {
         "PersonView"
     } else if has("releases") {
         "Releases"
+    } else if has("incoming") {
+        "incoming"
     } else if has("schema_versions") {
         "Health"
     } else if has("last_seq") {
@@ -365,6 +367,7 @@ fn every_json_example_in_api_md_matches_the_description() {
         "EventReceipt",
         "PersonView",
         "Releases",
+        "incoming",
         "Health",
         "Cursor",
         "Problem",

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
 
+use super::incoming::{Scope, ScopeKind};
 use super::store::{Store, Target, block_on};
 use super::tls::{TlsFiles, TlsReload};
 use super::{ConnLimits, Hub, ServeOptions};
@@ -83,16 +84,52 @@ fn token(action: &HubTokenAction, out: &mut dyn Write) -> anyhow::Result<()> {
         HubTokenAction::Add {
             database,
             facility,
+            in_county,
+            plan,
+            ecm,
+            county,
             label,
         } => {
             let store = Store::open(&hub_db(database)?)?;
-            let (id, secret) = block_on(store.add_token(facility, label))??;
+            let reader = [
+                (ScopeKind::Plan, plan),
+                (ScopeKind::Ecm, ecm),
+                (ScopeKind::County, county),
+            ]
+            .into_iter()
+            .find_map(|(kind, name)| {
+                name.as_ref().map(|name| Scope {
+                    kind,
+                    name: name.clone(),
+                })
+            });
+            let (id, secret, whom) = match (facility, reader) {
+                (Some(facility), None) => {
+                    let (id, secret) = block_on(store.add_token(facility, label))??;
+                    if let Some(county) = in_county {
+                        block_on(store.set_county(facility, county))??;
+                    }
+                    (id, secret, format!("facility {facility}"))
+                }
+                (None, Some(_)) if in_county.is_some() => {
+                    bail!("--in-county goes with --facility: it records the facility's county")
+                }
+                (None, Some(scope)) => {
+                    let (id, secret) = block_on(store.add_reader_token(&scope, label))??;
+                    (
+                        id,
+                        secret,
+                        format!("the {} reader `{}`", scope.kind.code(), scope.name),
+                    )
+                }
+                _ => bail!("give exactly one of --facility, --plan, --ecm, --county"),
+            };
             // The secret alone on the first line, so `| head -1 > token` works.
             writeln!(out, "{secret}")?;
             writeln!(
                 out,
-                "# token {id} for facility {facility}: store it now (mode 0600) in the sender's \
-                 token file; the hub keeps only its hash and cannot show it again"
+                "# token {id} for {whom}: store it now (mode 0600) in a token file; the hub \
+                 keeps only its hash and cannot show it again"
             )?;
         }
         HubTokenAction::List { database } => {

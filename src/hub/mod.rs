@@ -15,6 +15,7 @@ pub mod contract;
 pub mod db;
 pub mod faults;
 pub mod fhir;
+pub mod incoming;
 pub mod limits;
 pub mod openapi;
 pub mod problem;

@@ -30,6 +30,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../docs/schemas/common.schema.json"),
     ),
     (
+        "incoming.schema.json",
+        include_str!("../../docs/schemas/incoming.schema.json"),
+    ),
+    (
         "envelope.schema.json",
         include_str!("../../docs/schemas/envelope.schema.json"),
     ),

@@ -6,6 +6,7 @@
 //! differ only in how they make those rules hold under concurrency: SQLite has one writer, and
 //! PostgreSQL takes a per-person lock in the database for the length of the transaction.
 
+pub mod incoming;
 pub mod postgres;
 mod postgres_tls;
 pub mod sqlite;
@@ -18,6 +19,7 @@ use anyhow::{Context as _, anyhow};
 use serde_json::Value;
 
 use super::db::{Incoming, Outcome, Receipt};
+use super::incoming::{Page, PageQuery, Scope};
 use super::problem::{Kind, Problem};
 use super::tokens::{Caller, TokenInfo};
 
@@ -282,6 +284,52 @@ impl Store {
             }
             Self::Postgres(pg) => pg
                 .add_token(facility, label)
+                .await
+                .map_err(postgres::redacted_error),
+        }
+    }
+
+    /// Makes a reader token for a plan, an ECM provider or a county; returns its id and secret.
+    pub async fn add_reader_token(
+        &self,
+        scope: &Scope,
+        label: &str,
+    ) -> anyhow::Result<(i64, String)> {
+        match self {
+            Self::Sqlite(conn) => {
+                let (s, l) = (scope.clone(), label.to_string());
+                Self::sqlite(conn, move |c| super::tokens::add_reader(c, &s, &l)).await
+            }
+            Self::Postgres(pg) => pg
+                .add_reader(scope, label)
+                .await
+                .map_err(postgres::redacted_error),
+        }
+    }
+
+    /// Records the county a facility is in (county readers see its people).
+    pub async fn set_county(&self, facility: &str, county: &str) -> anyhow::Result<()> {
+        match self {
+            Self::Sqlite(conn) => {
+                let (f, c) = (facility.to_string(), county.to_string());
+                Self::sqlite(conn, move |conn| super::tokens::set_county(conn, &f, &c)).await
+            }
+            Self::Postgres(pg) => pg
+                .set_county(facility, county)
+                .await
+                .map_err(postgres::redacted_error),
+        }
+    }
+
+    /// One page of the people in a reader's scope releasing in a window.
+    pub async fn incoming(&self, scope: &Scope, query: &PageQuery) -> anyhow::Result<Page> {
+        match self {
+            Self::Sqlite(conn) => {
+                let (s, q) = (scope.clone(), query.clone());
+                Self::sqlite(conn, move |c| incoming::sqlite(c, &s, &q)).await
+            }
+            Self::Postgres(pg) => pg
+                .incoming(scope, query)
                 .await
                 .map_err(postgres::redacted_error),
         }

@@ -346,7 +346,10 @@ fn migrate_and_check_report_the_database() {
     let (ok, out) = run(&["hub", "migrate"]);
     assert!(ok, "{out}");
     let version = reentry_board::hub::store::postgres::SCHEMA_VERSION;
-    assert!(out.contains(&format!("hub schema version {version}")), "{out}");
+    assert!(
+        out.contains(&format!("hub schema version {version}")),
+        "{out}"
+    );
     db.add_token("county-a", "");
     let (ok, out) = run(&["hub", "check"]);
     assert!(ok, "{out}");

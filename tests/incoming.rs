@@ -487,3 +487,107 @@ async fn pages_cover_everyone_once_and_since_returns_only_changes() {
     );
     f.contract.assert_kept();
 }
+
+impl Fixture {
+    async fn acknowledge(
+        &self,
+        token: &str,
+        facility: &str,
+        person: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!(
+                "{}/v1/incoming/{facility}/{person}/acknowledgements",
+                self.hub.url()
+            ))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+}
+
+#[tokio::test]
+async fn an_acknowledgement_is_recorded_once_and_the_facility_reads_it() {
+    let f = Fixture::new();
+    seed(&f).await;
+    let plan_a = f.reader(&["--plan", "Plan A"]);
+    let plan_b = f.reader(&["--plan", "Plan B"]);
+    let ack = json!({"acknowledgement_id": "ack-1", "by": "Coordinator Synthetic",
+                     "acknowledged_at": "2026-03-31T10:15:00-07:00"});
+
+    let (status, first) = f.acknowledge(&plan_a, FAC_A, "a1", ack.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, again) = f.acknowledge(&plan_a, FAC_A, "a1", ack.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["result"], "duplicate");
+    assert_eq!(again["received_at"], first["received_at"]);
+    let mut other = ack.clone();
+    other["by"] = json!("Someone Else");
+    let (status, body) = f.acknowledge(&plan_a, FAC_A, "a1", other).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    // Out of scope and unknown look the same: 404, so ids cannot be probed.
+    let (status, out_of_scope) = f.acknowledge(&plan_b, FAC_A, "a1", ack.clone()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{out_of_scope}");
+    let (status, unknown) = f.acknowledge(&plan_b, FAC_A, "nobody", ack.clone()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(out_of_scope["detail"], unknown["detail"]);
+    let (status, _) = f.acknowledge(&f.fac_a, FAC_A, "a1", ack.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = f
+        .acknowledge(&plan_a, FAC_A, "a1", json!({"acknowledgement_id": "ack-2"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // The facility reads it once, with who acknowledged for which receiver.
+    let (status, list) = f.get(&f.fac_a, "/v1/acknowledgements").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let items = list["acknowledgements"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{list}");
+    assert_eq!(items[0]["person_id"], "a1");
+    assert_eq!(items[0]["by"], "Coordinator Synthetic");
+    assert_eq!(
+        items[0]["recipient"],
+        json!({"kind": "plan", "name": "Plan A"})
+    );
+    let since = list["next_since"].as_i64().unwrap();
+    let (_, after) = f
+        .get(&f.fac_a, &format!("/v1/acknowledgements?since={since}"))
+        .await;
+    assert_eq!(after["acknowledgements"], json!([]));
+    assert_eq!(after["next_since"], since);
+    // Another facility sees none of it; a reader cannot read the facility's list.
+    let (_, other_facility) = f.get(&f.fac_b, "/v1/acknowledgements").await;
+    assert_eq!(other_facility["acknowledgements"], json!([]));
+    let (status, _) = f.get(&plan_a, "/v1/acknowledgements").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // A second acknowledgement (another receiver) comes after the cursor.
+    let ecm = f.reader(&["--ecm", "ecm one"]);
+    let (status, _) = f
+        .acknowledge(
+            &ecm,
+            FAC_A,
+            "a1",
+            json!({"acknowledgement_id": "ack-9", "by": "ECM Lead"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, after) = f
+        .get(
+            &f.fac_a,
+            &format!("/v1/acknowledgements?since={since}&limit=1"),
+        )
+        .await;
+    assert_eq!(after["acknowledgements"][0]["recipient"]["kind"], "ecm");
+    assert_eq!(after["more"], false);
+    f.contract.assert_kept();
+}

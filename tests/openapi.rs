@@ -308,6 +308,12 @@ fn shown(example: &Value) -> &'static str {
         "Event"
     } else if has("results") {
         "BatchResult"
+    } else if has("acknowledgements") {
+        "acknowledgements"
+    } else if has("result") && has("acknowledgement_id") {
+        "AcknowledgementReceipt"
+    } else if has("acknowledgement_id") {
+        "acknowledgement"
     } else if has("result") {
         "EventReceipt"
     } else if has("custody") {
@@ -368,6 +374,9 @@ fn every_json_example_in_api_md_matches_the_description() {
         "PersonView",
         "Releases",
         "incoming",
+        "acknowledgement",
+        "AcknowledgementReceipt",
+        "acknowledgements",
         "Health",
         "Cursor",
         "Problem",

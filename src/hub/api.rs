@@ -64,6 +64,14 @@ pub fn router(state: AppState, faults: Option<Faults>, contract: Option<Contract
         .route("/v1/persons/{person_id}/cursor", get(get_cursor))
         .route("/v1/facilities/{facility_id}/releases", get(get_releases))
         .route("/v1/incoming", get(super::incoming::get_incoming))
+        .route(
+            "/v1/incoming/{facility_id}/{person_id}/acknowledgements",
+            post(super::acknowledgements::post_acknowledgement),
+        )
+        .route(
+            "/v1/acknowledgements",
+            get(super::acknowledgements::get_acknowledgements),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     let mut app = Router::new()
         .route("/v1/health", get(health))
@@ -220,7 +228,7 @@ async fn method_not_allowed() -> Response {
 use axum::Json;
 
 /// Reads the body, mapping an oversized one to 413.
-fn body_or_problem(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
+pub(super) fn body_or_problem(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
     body.map_err(|rejection| match rejection {
         BytesRejection::FailedToBufferBody(
             axum::extract::rejection::FailedToBufferBody::LengthLimitError(_),

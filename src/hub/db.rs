@@ -95,6 +95,24 @@ CREATE INDEX persons_incoming_plan ON persons (plan_key, release_date) WHERE cus
 CREATE INDEX persons_incoming_ecm ON persons (ecm_key, release_date) WHERE custody = 'in_custody';
 CREATE INDEX persons_incoming_date ON persons (release_date) WHERE custody = 'in_custody';
 "#,
+    r#"
+-- 3: a receiver's acknowledgement of a release notice, for the facility to fetch. The id is
+-- the order the facility reads them in (one writer: ids grow in commit order).
+CREATE TABLE acknowledgements (
+    id                 INTEGER PRIMARY KEY,
+    facility_id        TEXT NOT NULL,
+    person_id          TEXT NOT NULL,
+    acknowledgement_id TEXT NOT NULL,
+    recipient_kind     TEXT NOT NULL,
+    recipient_name     TEXT NOT NULL,
+    token_id           INTEGER NOT NULL REFERENCES tokens(id),
+    by_name            TEXT NOT NULL,
+    acknowledged_at    TEXT NOT NULL,
+    received_at        TEXT NOT NULL,
+    UNIQUE (facility_id, person_id, acknowledgement_id)
+);
+CREATE INDEX acknowledgements_facility ON acknowledgements (facility_id, id);
+"#,
 ];
 
 /// How many migrations this hub knows: the schema version it makes.

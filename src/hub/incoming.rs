@@ -130,28 +130,42 @@ fn parse_cursor(text: &str) -> Result<(NaiveDate, String, String), Problem> {
     Ok((day, facility.to_string(), person.to_string()))
 }
 
+/// `since`: a `next_since` of an earlier answer, 0 when absent.
+pub fn since_of(query: &HashMap<String, String>) -> Result<i64, Problem> {
+    match query.get("since") {
+        None => Ok(0),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| bad("`since` must be a whole number >= 0 (a `next_since`)")),
+    }
+}
+
+/// `limit`: 1 to `max`, `default` when absent.
+pub fn limit_of(
+    query: &HashMap<String, String>,
+    default: usize,
+    max: usize,
+) -> Result<usize, Problem> {
+    match query.get("limit") {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| bad(format!("`limit` must be 1 to {max}"))),
+    }
+}
+
 pub fn parse_query(query: &HashMap<String, String>) -> Result<PageQuery, Problem> {
     let from = query_date(query, "from")?.unwrap_or_else(|| chrono::Local::now().date_naive());
     let to = query_date(query, "to")?.unwrap_or(from + chrono::Duration::days(DEFAULT_WINDOW_DAYS));
     if to < from {
         return Err(bad("`to` is before `from`"));
     }
-    let since = match query.get("since") {
-        None => 0,
-        Some(s) => s
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| bad("`since` must be a whole number >= 0 (a `next_since`)"))?,
-    };
-    let limit = match query.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| bad(format!("`limit` must be 1 to {MAX_LIMIT}")))?,
-    };
+    let since = since_of(query)?;
+    let limit = limit_of(query, DEFAULT_LIMIT, MAX_LIMIT)?;
     // Before the first row of the window: every facility id sorts after "".
     let after = match query.get("cursor") {
         None => (from, String::new(), String::new()),

@@ -8,6 +8,7 @@
 //! - [`ContractLog`] holds a test hub's exchanges to docs/openapi.yaml (library-only);
 //! - [`schemas::validate`] checks an event the way the hub does.
 
+pub mod acknowledgements;
 pub mod api;
 mod bare_errors;
 pub mod cli;

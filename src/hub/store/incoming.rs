@@ -10,11 +10,7 @@ use crate::hub::incoming::{Page, PageQuery, Row, Scope, ScopeKind};
 /// the previous page (date, facility, person), 8 limit. The scope's column comes from this fixed
 /// match, never from the request, and each has its own index.
 pub fn sql(kind: ScopeKind, p: &str, date: &str) -> String {
-    let scope = match kind {
-        ScopeKind::Plan => format!("p.plan_key = {p}4"),
-        ScopeKind::Ecm => format!("p.ecm_key = {p}4"),
-        ScopeKind::County => format!("f.county_key = {p}4"),
-    };
+    let scope = scope_condition(kind, &format!("{p}4"));
     format!(
         "SELECT p.view, f.county, p.change_seq
          FROM persons p LEFT JOIN facilities f ON f.facility_id = p.facility_id
@@ -25,6 +21,24 @@ pub fn sql(kind: ScopeKind, p: &str, date: &str) -> String {
            AND (p.release_date, p.facility_id, p.person_id) > ({p}5{date}, {p}6, {p}7)
          ORDER BY p.release_date, p.facility_id, p.person_id
          LIMIT {p}8"
+    )
+}
+
+/// Whether person `p` (facilities joined as `f`) is in a scope whose key is `param`.
+pub fn scope_condition(kind: ScopeKind, param: &str) -> String {
+    match kind {
+        ScopeKind::Plan => format!("p.plan_key = {param}"),
+        ScopeKind::Ecm => format!("p.ecm_key = {param}"),
+        ScopeKind::County => format!("f.county_key = {param}"),
+    }
+}
+
+/// Whether a reader sees a person: parameters 1 facility, 2 person, 3 the scope's key.
+pub fn in_scope_sql(kind: ScopeKind, p: &str) -> String {
+    format!(
+        "SELECT count(*) FROM persons p LEFT JOIN facilities f ON f.facility_id = p.facility_id
+         WHERE p.facility_id = {p}1 AND p.person_id = {p}2 AND {}",
+        scope_condition(kind, &format!("{p}3"))
     )
 }
 

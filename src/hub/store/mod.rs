@@ -6,6 +6,7 @@
 //! differ only in how they make those rules hold under concurrency: SQLite has one writer, and
 //! PostgreSQL takes a per-person lock in the database for the length of the transaction.
 
+pub mod acknowledgements;
 pub mod incoming;
 pub mod postgres;
 mod postgres_tls;
@@ -18,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context as _, anyhow};
 use serde_json::Value;
 
+use super::acknowledgements::{Ack, AckOutcome};
 use super::db::{Incoming, Outcome, Receipt};
 use super::incoming::{Page, PageQuery, Scope};
 use super::problem::{Kind, Problem};
@@ -330,6 +332,54 @@ impl Store {
             }
             Self::Postgres(pg) => pg
                 .incoming(scope, query)
+                .await
+                .map_err(postgres::redacted_error),
+        }
+    }
+
+    /// Stores a reader's acknowledgement of a person in its scope, once per id.
+    pub async fn acknowledge(
+        &self,
+        token_id: i64,
+        scope: &Scope,
+        facility: &str,
+        person: &str,
+        ack: &Ack,
+    ) -> anyhow::Result<AckOutcome> {
+        match self {
+            Self::Sqlite(conn) => {
+                let (s, f, p, a) = (
+                    scope.clone(),
+                    facility.to_string(),
+                    person.to_string(),
+                    ack.clone(),
+                );
+                Self::sqlite(conn, move |c| {
+                    acknowledgements::acknowledge(c, token_id, &s, &f, &p, &a)
+                })
+                .await
+            }
+            Self::Postgres(pg) => pg
+                .acknowledge(token_id, scope, facility, person, ack)
+                .await
+                .map_err(postgres::redacted_error),
+        }
+    }
+
+    /// A facility's acknowledgements after `since`, oldest first, at most `limit`.
+    pub async fn acknowledgements(
+        &self,
+        facility: &str,
+        since: i64,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Value>> {
+        match self {
+            Self::Sqlite(conn) => {
+                let f = facility.to_string();
+                Self::sqlite(conn, move |c| acknowledgements::list(c, &f, since, limit)).await
+            }
+            Self::Postgres(pg) => pg
+                .acknowledgements(facility, since, limit)
                 .await
                 .map_err(postgres::redacted_error),
         }

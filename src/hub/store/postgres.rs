@@ -26,6 +26,7 @@ use tokio_postgres::error::SqlState;
 
 use super::postgres_tls::MakeRustls;
 use super::{Deferrals, Item, ItemResult, Status, Target, block_on};
+use crate::hub::acknowledgements::{Ack, AckOutcome};
 use crate::hub::db::{Incoming, Outcome, Receipt};
 use crate::hub::incoming::{Page, PageQuery, Row, Scope, check_scope_name, name_key};
 use crate::hub::tokens::{Caller, LIST_OWNER_SQL, TokenInfo, caller_of, new_secret, sha256_hex};
@@ -168,6 +169,25 @@ CREATE INDEX persons_incoming_plan ON persons (plan_key, release_date) WHERE cus
 CREATE INDEX persons_incoming_ecm ON persons (ecm_key, release_date) WHERE custody = 'in_custody';
 CREATE INDEX persons_incoming_date ON persons (release_date) WHERE custody = 'in_custody';
 "#,
+    r#"
+-- 3: a receiver's acknowledgement of a release notice, for the facility to fetch. Inserted
+-- under a lock held to commit (`acknowledge`), so ids become visible in order and the
+-- facility's `since` never skips one.
+CREATE TABLE acknowledgements (
+    id                 BIGSERIAL PRIMARY KEY,
+    facility_id        TEXT COLLATE "C" NOT NULL,
+    person_id          TEXT COLLATE "C" NOT NULL,
+    acknowledgement_id TEXT COLLATE "C" NOT NULL,
+    recipient_kind     TEXT NOT NULL,
+    recipient_name     TEXT NOT NULL,
+    token_id           BIGINT NOT NULL REFERENCES tokens(id),
+    by_name            TEXT NOT NULL,
+    acknowledged_at    TEXT NOT NULL,
+    received_at        TIMESTAMPTZ NOT NULL,
+    UNIQUE (facility_id, person_id, acknowledgement_id)
+);
+CREATE INDEX acknowledgements_facility ON acknowledgements (facility_id, id);
+"#,
 ];
 
 /// The schema version this hub makes and understands.
@@ -175,6 +195,9 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Serialises migrations between hub processes starting at once ("RBHBmigr").
 const MIGRATION_LOCK: i64 = 0x5242_4842_6d69_6772;
+
+/// Serialises acknowledgements so their ids become visible in order ("RBHBackn").
+const ACK_LOCK: i64 = 0x5242_4842_6163_6b6e;
 
 /// How often a request whose transaction lost a race (deadlock, serialization, a unique key) is
 /// tried again before the client gets a 500 (and retries itself).
@@ -458,6 +481,105 @@ impl PgStore {
                 .collect(),
             latest_change,
         })
+    }
+
+    pub async fn acknowledge(
+        &self,
+        token_id: i64,
+        scope: &Scope,
+        facility: &str,
+        person: &str,
+        ack: &Ack,
+    ) -> anyhow::Result<AckOutcome> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.context("cannot begin")?;
+        // One lock to the commit: ids become visible in order (see migration 3).
+        tx.execute("SELECT pg_advisory_xact_lock($1)", hidden!(ACK_LOCK))
+            .await
+            .context("cannot take the acknowledgements lock")?;
+        let visible: i64 = tx
+            .query_one(
+                &super::incoming::in_scope_sql(scope.kind, "$"),
+                hidden!(facility, person, scope.key()),
+            )
+            .await
+            .context("cannot check the reader's scope")?
+            .get(0);
+        if visible == 0 {
+            return Ok(AckOutcome::NotFound);
+        }
+        let stored = tx
+            .query_opt(
+                "SELECT by_name, acknowledged_at, received_at FROM acknowledgements
+                 WHERE facility_id = $1 AND person_id = $2 AND acknowledgement_id = $3",
+                hidden!(facility, person, ack.acknowledgement_id),
+            )
+            .await
+            .context("cannot look the acknowledgement up")?;
+        if let Some(row) = stored {
+            return Ok(super::acknowledgements::repeat(
+                (row.get(0), row.get(1), text_time(row.get(2))),
+                ack,
+            ));
+        }
+        let received_at = now();
+        tx.execute(
+            "INSERT INTO acknowledgements (facility_id, person_id, acknowledgement_id,
+                 recipient_kind, recipient_name, token_id, by_name, acknowledged_at, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            hidden!(
+                facility,
+                person,
+                ack.acknowledgement_id,
+                scope.kind.code(),
+                scope.name,
+                token_id,
+                ack.by,
+                ack.acknowledged_at,
+                received_at
+            ),
+        )
+        .await
+        .context("cannot store the acknowledgement")?;
+        tx.commit()
+            .await
+            .context("cannot commit the acknowledgement")?;
+        Ok(AckOutcome::Created {
+            received_at: text_time(received_at),
+        })
+    }
+
+    pub async fn acknowledgements(
+        &self,
+        facility: &str,
+        since: i64,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Value>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id, person_id, acknowledgement_id, recipient_kind, recipient_name, by_name,
+                        acknowledged_at, received_at
+                 FROM acknowledgements WHERE facility_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+                hidden!(facility, since, i64::try_from(limit).unwrap_or(i64::MAX)),
+            )
+            .await
+            .context("cannot query the acknowledgements")?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                super::acknowledgements::row_json(
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    r.get(5),
+                    r.get(6),
+                    text_time(r.get(7)),
+                )
+            })
+            .collect())
     }
 
     pub async fn list_tokens(&self) -> anyhow::Result<Vec<TokenInfo>> {

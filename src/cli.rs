@@ -765,6 +765,23 @@ pub enum HubAction {
     /// Bearer tokens, one or more per facility.
     #[command(subcommand)]
     Token(HubTokenAction),
+    /// What a reader token was shown, person by person, with when (ids only)
+    ///
+    /// Each person listed to it by `/v1/incoming` or acknowledged by it, never the person's
+    /// data.
+    Audit {
+        #[command(flatten)]
+        database: HubDbArgs,
+        /// The reader token's id, as `hub token list` shows it.
+        #[arg(long, value_name = "TOKEN_ID")]
+        reader: i64,
+        /// First day (UTC), inclusive; 30 days ago when absent.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: Option<chrono::NaiveDate>,
+        /// Last day (UTC), inclusive; today when absent.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<chrono::NaiveDate>,
+    },
     /// Create the hub's schema or bring it up to date, then say which version it has (the hub
     /// also does this when it starts; a database of a newer version is refused).
     Migrate {

@@ -591,3 +591,88 @@ async fn an_acknowledgement_is_recorded_once_and_the_facility_reads_it() {
     assert_eq!(after["more"], false);
     f.contract.assert_kept();
 }
+
+#[tokio::test]
+async fn every_person_shown_to_a_reader_is_in_the_hub_audit() {
+    let f = Fixture::new();
+    seed(&f).await;
+    let plan_a = f.reader(&["--plan", "Plan A"]);
+    let list = run_cli(&f.db, &["hub", "token", "list"]).unwrap();
+    let id = list
+        .lines()
+        .find(|l| l.contains("plan:Plan A"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    assert_eq!(f.incoming(&plan_a, WINDOW).await.0, ["a2", "a1"]);
+    let (status, _) = f
+        .acknowledge(
+            &plan_a,
+            FAC_A,
+            "a1",
+            json!({"acknowledgement_id": "ack-a", "by": "Coordinator Synthetic"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Refused: nothing was shown, nothing recorded.
+    let plan_b = f.reader(&["--plan", "Plan B"]);
+    let (status, _) = f
+        .acknowledge(
+            &plan_b,
+            FAC_A,
+            "a1",
+            json!({"acknowledgement_id": "x", "by": "B"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let today = chrono::Utc::now().date_naive().to_string();
+    let out = run_cli(
+        &f.db,
+        &[
+            "hub", "audit", "--reader", &id, "--from", &today, "--to", &today,
+        ],
+    )
+    .unwrap();
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let seen: Vec<(&str, &str, &str)> = rows.iter().map(|r| (r[1], r[2], r[3])).collect();
+    assert_eq!(
+        seen,
+        [
+            ("incoming", FAC_B, "a2"),
+            ("incoming", FAC_A, "a1"),
+            ("acknowledgement", FAC_A, "a1"),
+        ],
+        "{out}"
+    );
+    assert!(
+        out.starts_with(&format!("# token {id} (plan:Plan A): 3 read(s)")),
+        "{out}"
+    );
+    // Names, plans and the rest of the record are not in the audit: ids and times only.
+    assert!(
+        !out.contains("SYNTHETIC") && !out.contains(CANARY_BOOKING),
+        "{out}"
+    );
+    // Another day has none; an unknown token is an error.
+    let out = run_cli(
+        &f.db,
+        &[
+            "hub",
+            "audit",
+            "--reader",
+            &id,
+            "--from",
+            "2020-01-01",
+            "--to",
+            "2020-01-02",
+        ],
+    )
+    .unwrap();
+    assert!(out.contains(": 0 read(s)"), "{out}");
+    assert!(run_cli(&f.db, &["hub", "audit", "--reader", "999"]).is_err());
+}

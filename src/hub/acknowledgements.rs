@@ -122,6 +122,20 @@ pub(super) async fn post_acknowledgement(
             .acknowledge(caller.token_id, &scope, &facility, &person, &ack)
             .await
             .map_err(|e| Problem::internal(&e))?;
+        if matches!(
+            outcome,
+            AckOutcome::Created { .. } | AckOutcome::Duplicate { .. }
+        ) {
+            state
+                .store()
+                .record_reads(
+                    caller.token_id,
+                    "acknowledgement",
+                    vec![(facility.clone(), person.clone())],
+                )
+                .await
+                .map_err(|e| Problem::internal(&e))?;
+        }
         let (status, result, received_at) = match outcome {
             AckOutcome::Created { received_at } => (StatusCode::CREATED, "created", received_at),
             AckOutcome::Duplicate { received_at } => (StatusCode::OK, "duplicate", received_at),

@@ -18,8 +18,53 @@ pub fn run(args: &HubArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         Some(HubAction::Token(action)) => token(action, out),
         Some(HubAction::Migrate { database }) => migrate(database, out),
         Some(HubAction::Check { database }) => check(database, out),
+        Some(HubAction::Audit {
+            database,
+            reader,
+            from,
+            to,
+        }) => audit(database, *reader, *from, *to, out),
         None => serve(&args.serve, out),
     }
+}
+
+fn audit(
+    database: &HubDbArgs,
+    reader: i64,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let to = to.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let from = from.unwrap_or(to - chrono::Duration::days(30));
+    if to < from {
+        bail!("--to {to} is before --from {from}");
+    }
+    let store = Store::open(&hub_db(database)?)?;
+    let tokens = block_on(store.list_tokens())??;
+    let Some(token) = tokens.iter().find(|t| t.id == reader) else {
+        bail!("no token has id {reader} (see `hub token list`)");
+    };
+    let rows = block_on(store.audit(reader, from, to))??;
+    writeln!(
+        out,
+        "# token {reader} ({}): {} read(s) from {from} to {to} (UTC)",
+        token.facility_id,
+        rows.len()
+    )?;
+    writeln!(
+        out,
+        "{:24}  {:15}  {:24}  person",
+        "read_at", "what", "facility"
+    )?;
+    for row in rows {
+        writeln!(
+            out,
+            "{:24}  {:15}  {:24}  {}",
+            row.read_at, row.what, row.facility_id, row.person_id
+        )?;
+    }
+    Ok(())
 }
 
 fn migrate(database: &HubDbArgs, out: &mut dyn Write) -> anyhow::Result<()> {

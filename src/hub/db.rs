@@ -113,6 +113,19 @@ CREATE TABLE acknowledgements (
 );
 CREATE INDEX acknowledgements_facility ON acknowledgements (facility_id, id);
 "#,
+    r#"
+-- 4: every person a reader token was shown or acknowledged, for `hub audit`: ids only, never
+-- the person's data.
+CREATE TABLE reader_reads (
+    id          INTEGER PRIMARY KEY,
+    token_id    INTEGER NOT NULL REFERENCES tokens(id),
+    facility_id TEXT NOT NULL,
+    person_id   TEXT NOT NULL,
+    what        TEXT NOT NULL,
+    read_at     TEXT NOT NULL
+);
+CREATE INDEX reader_reads_token ON reader_reads (token_id, read_at);
+"#,
 ];
 
 /// How many migrations this hub knows: the schema version it makes.

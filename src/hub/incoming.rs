@@ -307,7 +307,7 @@ pub(super) async fn get_incoming(
             ));
         };
         // The authentication layer lets only reader tokens reach this route.
-        let Some(scope) = caller.reader else {
+        let Some(scope) = caller.reader.clone() else {
             return Err(Problem::new(
                 Kind::WrongTokenKind,
                 "only a reader token may read /v1/incoming",
@@ -317,6 +317,25 @@ pub(super) async fn get_incoming(
         let page = state
             .store()
             .incoming(&scope, &page_query)
+            .await
+            .map_err(|e| Problem::internal(&e))?;
+        let shown: Vec<(String, String)> = page
+            .rows
+            .iter()
+            .take(page_query.limit)
+            .map(|row| {
+                let id = |field: &str| {
+                    text(&row.view, field)
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                (id("/facility_id"), id("/person_id"))
+            })
+            .collect();
+        state
+            .store()
+            .record_reads(caller.token_id, "incoming", shown)
             .await
             .map_err(|e| Problem::internal(&e))?;
         Ok(Json(answer(&scope, &page_query, page)).into_response())

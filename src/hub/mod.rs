@@ -10,6 +10,7 @@
 
 pub mod acknowledgements;
 pub mod api;
+pub mod audit;
 mod bare_errors;
 pub mod cli;
 pub mod contract;

@@ -20,6 +20,7 @@ use anyhow::{Context as _, anyhow};
 use serde_json::Value;
 
 use super::acknowledgements::{Ack, AckOutcome};
+use super::audit::AuditRow;
 use super::db::{Incoming, Outcome, Receipt};
 use super::incoming::{Page, PageQuery, Scope};
 use super::problem::{Kind, Problem};
@@ -380,6 +381,48 @@ impl Store {
             }
             Self::Postgres(pg) => pg
                 .acknowledgements(facility, since, limit)
+                .await
+                .map_err(postgres::redacted_error),
+        }
+    }
+
+    /// Records that a reader token was shown (or acknowledged) these people, before it is.
+    pub async fn record_reads(
+        &self,
+        token_id: i64,
+        what: &'static str,
+        people: Vec<(String, String)>,
+    ) -> anyhow::Result<()> {
+        if people.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Self::Sqlite(conn) => {
+                Self::sqlite(conn, move |c| {
+                    super::audit::record(c, token_id, what, &people)
+                })
+                .await
+            }
+            Self::Postgres(pg) => pg
+                .record_reads(token_id, what, &people)
+                .await
+                .map_err(postgres::redacted_error),
+        }
+    }
+
+    /// What a reader token was shown between two days (UTC, inclusive).
+    pub async fn audit(
+        &self,
+        token_id: i64,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> anyhow::Result<Vec<AuditRow>> {
+        match self {
+            Self::Sqlite(conn) => {
+                Self::sqlite(conn, move |c| super::audit::list(c, token_id, from, to)).await
+            }
+            Self::Postgres(pg) => pg
+                .audit(token_id, from, to)
                 .await
                 .map_err(postgres::redacted_error),
         }

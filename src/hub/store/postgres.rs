@@ -27,6 +27,7 @@ use tokio_postgres::error::SqlState;
 use super::postgres_tls::MakeRustls;
 use super::{Deferrals, Item, ItemResult, Status, Target, block_on};
 use crate::hub::acknowledgements::{Ack, AckOutcome};
+use crate::hub::audit::AuditRow;
 use crate::hub::db::{Incoming, Outcome, Receipt};
 use crate::hub::incoming::{Page, PageQuery, Row, Scope, check_scope_name, name_key};
 use crate::hub::tokens::{Caller, LIST_OWNER_SQL, TokenInfo, caller_of, new_secret, sha256_hex};
@@ -187,6 +188,19 @@ CREATE TABLE acknowledgements (
     UNIQUE (facility_id, person_id, acknowledgement_id)
 );
 CREATE INDEX acknowledgements_facility ON acknowledgements (facility_id, id);
+"#,
+    r#"
+-- 4: every person a reader token was shown or acknowledged, for `hub audit`: ids only, never
+-- the person's data.
+CREATE TABLE reader_reads (
+    id          BIGSERIAL PRIMARY KEY,
+    token_id    BIGINT NOT NULL REFERENCES tokens(id),
+    facility_id TEXT COLLATE "C" NOT NULL,
+    person_id   TEXT COLLATE "C" NOT NULL,
+    what        TEXT NOT NULL,
+    read_at     TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX reader_reads_token ON reader_reads (token_id, read_at);
 "#,
 ];
 
@@ -578,6 +592,55 @@ impl PgStore {
                     r.get(6),
                     text_time(r.get(7)),
                 )
+            })
+            .collect())
+    }
+
+    pub async fn record_reads(
+        &self,
+        token_id: i64,
+        what: &str,
+        people: &[(String, String)],
+    ) -> anyhow::Result<()> {
+        let client = self.client().await?;
+        let facility: Vec<&str> = people.iter().map(|(f, _)| f.as_str()).collect();
+        let person: Vec<&str> = people.iter().map(|(_, p)| p.as_str()).collect();
+        client
+            .execute(
+                "INSERT INTO reader_reads (token_id, facility_id, person_id, what, read_at)
+                 SELECT $1, f, p, $4, $5 FROM unnest($2::text[], $3::text[]) AS x(f, p)",
+                hidden!(token_id, facility, person, what, now()),
+            )
+            .await
+            .context("cannot record the reads")?;
+        Ok(())
+    }
+
+    pub async fn audit(
+        &self,
+        token_id: i64,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> anyhow::Result<Vec<AuditRow>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT read_at, facility_id, person_id, what FROM reader_reads
+                 WHERE token_id = $1
+                   AND read_at >= ($2::date)::timestamp AT TIME ZONE 'UTC'
+                   AND read_at < ($3::date + 1)::timestamp AT TIME ZONE 'UTC'
+                 ORDER BY id",
+                hidden!(token_id, from, to),
+            )
+            .await
+            .context("cannot read the audit")?;
+        Ok(rows
+            .into_iter()
+            .map(|r| AuditRow {
+                read_at: text_time(r.get(0)),
+                facility_id: r.get(1),
+                person_id: r.get(2),
+                what: r.get(3),
             })
             .collect())
     }

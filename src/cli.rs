@@ -765,6 +765,23 @@ pub enum HubAction {
     /// Bearer tokens, one or more per facility.
     #[command(subcommand)]
     Token(HubTokenAction),
+    /// What a reader token was shown, person by person, with when (ids only)
+    ///
+    /// Each person listed to it by `/v1/incoming` or acknowledged by it, never the person's
+    /// data.
+    Audit {
+        #[command(flatten)]
+        database: HubDbArgs,
+        /// The reader token's id, as `hub token list` shows it.
+        #[arg(long, value_name = "TOKEN_ID")]
+        reader: i64,
+        /// First day (UTC), inclusive; 30 days ago when absent.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: Option<chrono::NaiveDate>,
+        /// Last day (UTC), inclusive; today when absent.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<chrono::NaiveDate>,
+    },
     /// Create the hub's schema or bring it up to date, then say which version it has (the hub
     /// also does this when it starts; a database of a newer version is refused).
     Migrate {
@@ -792,13 +809,36 @@ pub struct HubDbArgs {
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum HubTokenAction {
-    /// Make a token for a facility and print it once (the hub keeps only its hash).
+    /// Make a token for a facility or a reader and print it once (the hub keeps only its hash)
+    ///
+    /// A facility's token sends; a receiving organisation's reads `/v1/incoming` for one
+    /// managed care plan, ECM provider or county. Exactly one of --facility, --plan, --ecm,
+    /// --county.
+    #[command(
+        group(clap::ArgGroup::new("owner").required(true).args(["facility", "plan", "ecm", "county"])),
+        override_usage = "reentry-board hub token add [OPTIONS] <--facility ID|--plan NAME|--ecm CONTACT|--county NAME>"
+    )]
     Add {
         #[command(flatten)]
         database: HubDbArgs,
         /// The facility id the token may send for (the events' `source.facility_id`).
         #[arg(long)]
-        facility: String,
+        facility: Option<String>,
+        /// With --facility: the county the facility is in, so that county readers see its
+        /// people (recorded for the facility, replacing an earlier one).
+        #[arg(long, value_name = "COUNTY", requires = "facility")]
+        in_county: Option<String>,
+        /// A reader for a Medi-Cal managed care plan: people whose plan (the `mcp` of their
+        /// Medi-Cal status) is NAME, ASCII case and outer spaces aside.
+        #[arg(long, value_name = "NAME")]
+        plan: Option<String>,
+        /// A reader for an ECM provider: people whose `ecm_provider` care-team organisation is
+        /// CONTACT.
+        #[arg(long, value_name = "CONTACT")]
+        ecm: Option<String>,
+        /// A reader for a county: people held in the facilities recorded in that county.
+        #[arg(long, value_name = "NAME")]
+        county: Option<String>,
         /// A note for people: which machine or service holds it.
         #[arg(long, default_value = "")]
         label: String,

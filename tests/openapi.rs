@@ -308,12 +308,20 @@ fn shown(example: &Value) -> &'static str {
         "Event"
     } else if has("results") {
         "BatchResult"
+    } else if has("acknowledgements") {
+        "acknowledgements"
+    } else if has("result") && has("acknowledgement_id") {
+        "AcknowledgementReceipt"
+    } else if has("acknowledgement_id") {
+        "acknowledgement"
     } else if has("result") {
         "EventReceipt"
     } else if has("custody") {
         "PersonView"
     } else if has("releases") {
         "Releases"
+    } else if has("incoming") {
+        "incoming"
     } else if has("schema_versions") {
         "Health"
     } else if has("last_seq") {
@@ -365,6 +373,10 @@ fn every_json_example_in_api_md_matches_the_description() {
         "EventReceipt",
         "PersonView",
         "Releases",
+        "incoming",
+        "acknowledgement",
+        "AcknowledgementReceipt",
+        "acknowledgements",
         "Health",
         "Cursor",
         "Problem",

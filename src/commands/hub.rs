@@ -33,7 +33,11 @@ fn with_config(mut args: HubArgs, file: &HubConfig) -> HubArgs {
             | HubTokenAction::List { database }
             | HubTokenAction::Revoke { database, .. },
         ))
-        | Some(HubAction::Migrate { database } | HubAction::Check { database }) => Some(database),
+        | Some(
+            HubAction::Migrate { database }
+            | HubAction::Check { database }
+            | HubAction::Audit { database, .. },
+        ) => Some(database),
         None => None,
     };
     if let Some(target) = target {

@@ -40,6 +40,10 @@ impl AppState {
     pub fn new(store: Store) -> Self {
         Self { store }
     }
+
+    pub(super) fn store(&self) -> &Store {
+        &self.store
+    }
 }
 
 /// A failure of the database (not of the request): logged for the operator, 500 to the client,
@@ -59,6 +63,15 @@ pub fn router(state: AppState, faults: Option<Faults>, contract: Option<Contract
         .route("/v1/persons/{person_id}", get(get_person))
         .route("/v1/persons/{person_id}/cursor", get(get_cursor))
         .route("/v1/facilities/{facility_id}/releases", get(get_releases))
+        .route("/v1/incoming", get(super::incoming::get_incoming))
+        .route(
+            "/v1/incoming/{facility_id}/{person_id}/acknowledgements",
+            post(super::acknowledgements::post_acknowledgement),
+        )
+        .route(
+            "/v1/acknowledgements",
+            get(super::acknowledgements::get_acknowledgements),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     let mut app = Router::new()
         .route("/v1/health", get(health))
@@ -132,7 +145,33 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
         }
         Err(problem) => return problem.into_response(),
     };
-    let tag = FacilityTag(caller.facility_id.clone());
+    // A facility's token sends and reads its own people; a reader's token reads its scope
+    // across facilities and nothing else.
+    let reader_route = request.uri().path().starts_with("/v1/incoming");
+    match (reader_route, caller.reader.is_some()) {
+        (true, false) => {
+            return Problem::new(
+                Kind::WrongTokenKind,
+                "a facility's token cannot read /v1/incoming; it takes a reader token \
+                 (`hub token add --plan | --ecm | --county`)",
+            )
+            .into_response();
+        }
+        (false, true) => {
+            return Problem::new(
+                Kind::WrongTokenKind,
+                "a reader token only reads /v1/incoming; it cannot send events or read a \
+                 facility's records",
+            )
+            .into_response();
+        }
+        _ => {}
+    }
+    // The access log names a reader by its token id, never by the scope's name.
+    let tag = FacilityTag(match caller.reader {
+        Some(_) => format!("reader-token-{}", caller.token_id),
+        None => caller.facility_id.clone(),
+    });
     request.extensions_mut().insert(caller);
     let mut response = next.run(request).await;
     response.extensions_mut().insert(tag);
@@ -189,7 +228,7 @@ async fn method_not_allowed() -> Response {
 use axum::Json;
 
 /// Reads the body, mapping an oversized one to 413.
-fn body_or_problem(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
+pub(super) fn body_or_problem(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
     body.map_err(|rejection| match rejection {
         BytesRejection::FailedToBufferBody(
             axum::extract::rejection::FailedToBufferBody::LengthLimitError(_),
@@ -546,7 +585,10 @@ async fn get_cursor(
     }
 }
 
-fn query_date(query: &HashMap<String, String>, name: &str) -> Result<Option<NaiveDate>, Problem> {
+pub(super) fn query_date(
+    query: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<NaiveDate>, Problem> {
     query
         .get(name)
         .map(|s| {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
 
+use super::incoming::{Scope, ScopeKind};
 use super::store::{Store, Target, block_on};
 use super::tls::{TlsFiles, TlsReload};
 use super::{ConnLimits, Hub, ServeOptions};
@@ -17,8 +18,53 @@ pub fn run(args: &HubArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         Some(HubAction::Token(action)) => token(action, out),
         Some(HubAction::Migrate { database }) => migrate(database, out),
         Some(HubAction::Check { database }) => check(database, out),
+        Some(HubAction::Audit {
+            database,
+            reader,
+            from,
+            to,
+        }) => audit(database, *reader, *from, *to, out),
         None => serve(&args.serve, out),
     }
+}
+
+fn audit(
+    database: &HubDbArgs,
+    reader: i64,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let to = to.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let from = from.unwrap_or(to - chrono::Duration::days(30));
+    if to < from {
+        bail!("--to {to} is before --from {from}");
+    }
+    let store = Store::open(&hub_db(database)?)?;
+    let tokens = block_on(store.list_tokens())??;
+    let Some(token) = tokens.iter().find(|t| t.id == reader) else {
+        bail!("no token has id {reader} (see `hub token list`)");
+    };
+    let rows = block_on(store.audit(reader, from, to))??;
+    writeln!(
+        out,
+        "# token {reader} ({}): {} read(s) from {from} to {to} (UTC)",
+        token.facility_id,
+        rows.len()
+    )?;
+    writeln!(
+        out,
+        "{:24}  {:15}  {:24}  person",
+        "read_at", "what", "facility"
+    )?;
+    for row in rows {
+        writeln!(
+            out,
+            "{:24}  {:15}  {:24}  {}",
+            row.read_at, row.what, row.facility_id, row.person_id
+        )?;
+    }
+    Ok(())
 }
 
 fn migrate(database: &HubDbArgs, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -83,16 +129,52 @@ fn token(action: &HubTokenAction, out: &mut dyn Write) -> anyhow::Result<()> {
         HubTokenAction::Add {
             database,
             facility,
+            in_county,
+            plan,
+            ecm,
+            county,
             label,
         } => {
             let store = Store::open(&hub_db(database)?)?;
-            let (id, secret) = block_on(store.add_token(facility, label))??;
+            let reader = [
+                (ScopeKind::Plan, plan),
+                (ScopeKind::Ecm, ecm),
+                (ScopeKind::County, county),
+            ]
+            .into_iter()
+            .find_map(|(kind, name)| {
+                name.as_ref().map(|name| Scope {
+                    kind,
+                    name: name.clone(),
+                })
+            });
+            let (id, secret, whom) = match (facility, reader) {
+                (Some(facility), None) => {
+                    let (id, secret) = block_on(store.add_token(facility, label))??;
+                    if let Some(county) = in_county {
+                        block_on(store.set_county(facility, county))??;
+                    }
+                    (id, secret, format!("facility {facility}"))
+                }
+                (None, Some(_)) if in_county.is_some() => {
+                    bail!("--in-county goes with --facility: it records the facility's county")
+                }
+                (None, Some(scope)) => {
+                    let (id, secret) = block_on(store.add_reader_token(&scope, label))??;
+                    (
+                        id,
+                        secret,
+                        format!("the {} reader `{}`", scope.kind.code(), scope.name),
+                    )
+                }
+                _ => bail!("give exactly one of --facility, --plan, --ecm, --county"),
+            };
             // The secret alone on the first line, so `| head -1 > token` works.
             writeln!(out, "{secret}")?;
             writeln!(
                 out,
-                "# token {id} for facility {facility}: store it now (mode 0600) in the sender's \
-                 token file; the hub keeps only its hash and cannot show it again"
+                "# token {id} for {whom}: store it now (mode 0600) in a token file; the hub \
+                 keeps only its hash and cannot show it again"
             )?;
         }
         HubTokenAction::List { database } => {

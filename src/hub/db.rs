@@ -19,7 +19,8 @@ use crate::domain::events::EventType;
 pub const APPLICATION_ID: i32 = 0x5242_4842;
 
 /// Numbered migrations; `PRAGMA user_version` is the number applied. Append only, never edit.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE tokens (
     id           INTEGER PRIMARY KEY,
     facility_id  TEXT NOT NULL,
@@ -61,7 +62,71 @@ CREATE TABLE persons (
     PRIMARY KEY (facility_id, person_id)
 ) WITHOUT ROWID;
 CREATE INDEX persons_releases ON persons (facility_id, release_date) WHERE custody = 'in_custody';
-"#];
+"#,
+    r#"
+-- 2: readers (issue #17). A token is a facility's (sends) or a receiving organisation's
+-- (reads /v1/incoming for one plan, ECM provider or county).
+ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'facility'
+    CHECK (kind IN ('facility', 'plan', 'ecm', 'county'));
+ALTER TABLE tokens ADD COLUMN scope TEXT;
+CREATE TABLE facilities (
+    facility_id TEXT PRIMARY KEY,
+    county      TEXT NOT NULL,
+    county_key  TEXT NOT NULL
+) WITHOUT ROWID;
+-- Derived from the view, so the writers need not know about readers.
+ALTER TABLE persons ADD COLUMN plan_key TEXT
+    GENERATED ALWAYS AS (lower(trim(json_extract(view, '$.medi_cal.mcp')))) VIRTUAL;
+ALTER TABLE persons ADD COLUMN ecm_key TEXT
+    GENERATED ALWAYS AS (lower(trim(json_extract(view, '$.care_team.ecm_provider.organisation')))) VIRTUAL;
+-- The id of the person's latest event: one writer, so ids grow in commit order.
+ALTER TABLE persons ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE persons SET change_seq = (SELECT max(e.id) FROM events e
+    WHERE e.facility_id = persons.facility_id AND e.person_id = persons.person_id);
+CREATE TRIGGER persons_changed_insert AFTER INSERT ON persons BEGIN
+    UPDATE persons SET change_seq = (SELECT max(id) FROM events)
+    WHERE facility_id = NEW.facility_id AND person_id = NEW.person_id;
+END;
+CREATE TRIGGER persons_changed_update AFTER UPDATE OF view ON persons BEGIN
+    UPDATE persons SET change_seq = (SELECT max(id) FROM events)
+    WHERE facility_id = NEW.facility_id AND person_id = NEW.person_id;
+END;
+CREATE INDEX persons_incoming_plan ON persons (plan_key, release_date) WHERE custody = 'in_custody';
+CREATE INDEX persons_incoming_ecm ON persons (ecm_key, release_date) WHERE custody = 'in_custody';
+CREATE INDEX persons_incoming_date ON persons (release_date) WHERE custody = 'in_custody';
+"#,
+    r#"
+-- 3: a receiver's acknowledgement of a release notice, for the facility to fetch. The id is
+-- the order the facility reads them in (one writer: ids grow in commit order).
+CREATE TABLE acknowledgements (
+    id                 INTEGER PRIMARY KEY,
+    facility_id        TEXT NOT NULL,
+    person_id          TEXT NOT NULL,
+    acknowledgement_id TEXT NOT NULL,
+    recipient_kind     TEXT NOT NULL,
+    recipient_name     TEXT NOT NULL,
+    token_id           INTEGER NOT NULL REFERENCES tokens(id),
+    by_name            TEXT NOT NULL,
+    acknowledged_at    TEXT NOT NULL,
+    received_at        TEXT NOT NULL,
+    UNIQUE (facility_id, person_id, acknowledgement_id)
+);
+CREATE INDEX acknowledgements_facility ON acknowledgements (facility_id, id);
+"#,
+    r#"
+-- 4: every person a reader token was shown or acknowledged, for `hub audit`: ids only, never
+-- the person's data.
+CREATE TABLE reader_reads (
+    id          INTEGER PRIMARY KEY,
+    token_id    INTEGER NOT NULL REFERENCES tokens(id),
+    facility_id TEXT NOT NULL,
+    person_id   TEXT NOT NULL,
+    what        TEXT NOT NULL,
+    read_at     TEXT NOT NULL
+);
+CREATE INDEX reader_reads_token ON reader_reads (token_id, read_at);
+"#,
+];
 
 /// How many migrations this hub knows: the schema version it makes.
 pub const MIGRATION_COUNT: usize = MIGRATIONS.len();

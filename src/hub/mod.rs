@@ -8,13 +8,16 @@
 //! - [`ContractLog`] holds a test hub's exchanges to docs/openapi.yaml (library-only);
 //! - [`schemas::validate`] checks an event the way the hub does.
 
+pub mod acknowledgements;
 pub mod api;
+pub mod audit;
 mod bare_errors;
 pub mod cli;
 pub mod contract;
 pub mod db;
 pub mod faults;
 pub mod fhir;
+pub mod incoming;
 pub mod limits;
 pub mod openapi;
 pub mod problem;

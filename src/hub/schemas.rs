@@ -30,6 +30,18 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../docs/schemas/common.schema.json"),
     ),
     (
+        "acknowledgement.schema.json",
+        include_str!("../../docs/schemas/acknowledgement.schema.json"),
+    ),
+    (
+        "acknowledgements.schema.json",
+        include_str!("../../docs/schemas/acknowledgements.schema.json"),
+    ),
+    (
+        "incoming.schema.json",
+        include_str!("../../docs/schemas/incoming.schema.json"),
+    ),
+    (
         "envelope.schema.json",
         include_str!("../../docs/schemas/envelope.schema.json"),
     ),

@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use super::db::now;
+use super::incoming::{Scope, ScopeKind, check_scope_name, name_key};
 
 /// Tokens start with this, so a leaked one is recognisable in a secret scanner.
 pub const TOKEN_PREFIX: &str = "rbh_";
@@ -29,8 +30,37 @@ pub struct TokenInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub token_id: i64,
+    /// Empty for a reader token.
     pub facility_id: String,
+    /// A receiving organisation's scope; None for a facility's token (which sends).
+    pub reader: Option<Scope>,
 }
+
+/// The caller of a token row: (id, facility_id, kind, scope).
+pub(crate) fn caller_of(
+    id: i64,
+    facility_id: String,
+    kind: &str,
+    scope: Option<String>,
+) -> anyhow::Result<Caller> {
+    let reader = match kind {
+        "facility" => None,
+        other => Some(Scope {
+            kind: ScopeKind::parse(other)
+                .with_context(|| format!("token {id} has an unknown kind `{other}`"))?,
+            name: scope.with_context(|| format!("reader token {id} has no scope"))?,
+        }),
+    };
+    Ok(Caller {
+        token_id: id,
+        facility_id,
+        reader,
+    })
+}
+
+/// How `token list` names what a token is for: the facility, or `plan:NAME` and the like.
+pub(crate) const LIST_OWNER_SQL: &str =
+    "CASE kind WHEN 'facility' THEN facility_id ELSE kind || ':' || scope END";
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes
@@ -56,9 +86,7 @@ pub(crate) fn check_facility(facility_id: &str) -> anyhow::Result<()> {
 /// Makes a token for a facility; returns its id and the secret, which is not stored anywhere.
 pub fn add(conn: &Connection, facility_id: &str, label: &str) -> anyhow::Result<(i64, String)> {
     check_facility(facility_id)?;
-    let mut secret = [0u8; 32];
-    rand::fill(&mut secret);
-    let token = format!("{TOKEN_PREFIX}{}", hex(&secret));
+    let token = new_secret();
     conn.execute(
         "INSERT INTO tokens (facility_id, token_sha256, label, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![facility_id, sha256_hex(token.as_bytes()), label, now()],
@@ -67,9 +95,51 @@ pub fn add(conn: &Connection, facility_id: &str, label: &str) -> anyhow::Result<
     Ok((conn.last_insert_rowid(), token))
 }
 
+/// Makes a reader token for a plan, an ECM provider or a county; it reads, never sends.
+pub fn add_reader(conn: &Connection, scope: &Scope, label: &str) -> anyhow::Result<(i64, String)> {
+    check_scope_name(&scope.name)?;
+    let token = new_secret();
+    conn.execute(
+        "INSERT INTO tokens (facility_id, token_sha256, label, created_at, kind, scope)
+         VALUES ('', ?1, ?2, ?3, ?4, ?5)",
+        params![
+            sha256_hex(token.as_bytes()),
+            label,
+            now(),
+            scope.kind.code(),
+            scope.name
+        ],
+    )
+    .context("cannot store the token")?;
+    Ok((conn.last_insert_rowid(), token))
+}
+
+/// Records the county a facility is in, for county readers (a later call replaces it).
+pub fn set_county(conn: &Connection, facility_id: &str, county: &str) -> anyhow::Result<()> {
+    check_facility(facility_id)?;
+    check_scope_name(county)?;
+    conn.execute(
+        "INSERT INTO facilities (facility_id, county, county_key) VALUES (?1, ?2, ?3)
+         ON CONFLICT (facility_id) DO UPDATE SET county = excluded.county,
+             county_key = excluded.county_key",
+        params![facility_id, county, name_key(county)],
+    )
+    .context("cannot record the facility's county")?;
+    Ok(())
+}
+
+/// A new token: 256 random bits, recognisable by its prefix.
+pub(crate) fn new_secret() -> String {
+    let mut secret = [0u8; 32];
+    rand::fill(&mut secret);
+    format!("{TOKEN_PREFIX}{}", hex(&secret))
+}
+
 pub fn list(conn: &Connection) -> anyhow::Result<Vec<TokenInfo>> {
     let mut stmt = conn
-        .prepare("SELECT id, facility_id, label, created_at, revoked_at FROM tokens ORDER BY id")
+        .prepare(&format!(
+            "SELECT id, {LIST_OWNER_SQL}, label, created_at, revoked_at FROM tokens ORDER BY id"
+        ))
         .context("cannot list tokens")?;
     let rows = stmt
         .query_map([], |r| {
@@ -104,18 +174,17 @@ pub fn revoke(conn: &Connection, id: i64) -> anyhow::Result<TokenInfo> {
 
 /// The caller a presented token belongs to, if it is known and not revoked.
 pub fn authenticate(conn: &Connection, token: &str) -> anyhow::Result<Option<Caller>> {
-    conn.query_row(
-        "SELECT id, facility_id FROM tokens WHERE token_sha256 = ?1 AND revoked_at IS NULL",
-        params![sha256_hex(token.as_bytes())],
-        |r| {
-            Ok(Caller {
-                token_id: r.get(0)?,
-                facility_id: r.get(1)?,
-            })
-        },
-    )
-    .optional()
-    .context("cannot check the token")
+    let row: Option<(i64, String, String, Option<String>)> = conn
+        .query_row(
+            "SELECT id, facility_id, kind, scope FROM tokens
+             WHERE token_sha256 = ?1 AND revoked_at IS NULL",
+            params![sha256_hex(token.as_bytes())],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()
+        .context("cannot check the token")?;
+    row.map(|(id, facility, kind, scope)| caller_of(id, facility, &kind, scope))
+        .transpose()
 }
 
 #[cfg(test)]

@@ -111,6 +111,13 @@ async fn authenticate(
         })
         .await;
     match caller {
+        // A reader token (plan, ECM provider, county) reads /v1/incoming and sends nothing.
+        Ok(Some(caller)) if caller.reader.is_some() => Outcome::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "a reader token cannot use /fhir; it reads /v1/incoming only",
+        )
+        .into_response(),
         Ok(Some(caller)) => {
             request
                 .extensions_mut()

@@ -6,6 +6,8 @@
 //! differ only in how they make those rules hold under concurrency: SQLite has one writer, and
 //! PostgreSQL takes a per-person lock in the database for the length of the transaction.
 
+pub mod acknowledgements;
+pub mod incoming;
 pub mod postgres;
 mod postgres_tls;
 pub mod sqlite;
@@ -17,7 +19,10 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context as _, anyhow};
 use serde_json::Value;
 
+use super::acknowledgements::{Ack, AckOutcome};
+use super::audit::AuditRow;
 use super::db::{Incoming, Outcome, Receipt};
+use super::incoming::{Page, PageQuery, Scope};
 use super::problem::{Kind, Problem};
 use super::tokens::{Caller, TokenInfo};
 
@@ -282,6 +287,142 @@ impl Store {
             }
             Self::Postgres(pg) => pg
                 .add_token(facility, label)
+                .await
+                .map_err(postgres::redacted_error),
+        }
+    }
+
+    /// Makes a reader token for a plan, an ECM provider or a county; returns its id and secret.
+    pub async fn add_reader_token(
+        &self,
+        scope: &Scope,
+        label: &str,
+    ) -> anyhow::Result<(i64, String)> {
+        match self {
+            Self::Sqlite(conn) => {
+                let (s, l) = (scope.clone(), label.to_string());
+                Self::sqlite(conn, move |c| super::tokens::add_reader(c, &s, &l)).await
+            }
+            Self::Postgres(pg) => pg
+                .add_reader(scope, label)
+                .await
+                .map_err(postgres::redacted_error),
+        }
+    }
+
+    /// Records the county a facility is in (county readers see its people).
+    pub async fn set_county(&self, facility: &str, county: &str) -> anyhow::Result<()> {
+        match self {
+            Self::Sqlite(conn) => {
+                let (f, c) = (facility.to_string(), county.to_string());
+                Self::sqlite(conn, move |conn| super::tokens::set_county(conn, &f, &c)).await
+            }
+            Self::Postgres(pg) => pg
+                .set_county(facility, county)
+                .await
+                .map_err(postgres::redacted_error),
+        }
+    }
+
+    /// One page of the people in a reader's scope releasing in a window.
+    pub async fn incoming(&self, scope: &Scope, query: &PageQuery) -> anyhow::Result<Page> {
+        match self {
+            Self::Sqlite(conn) => {
+                let (s, q) = (scope.clone(), query.clone());
+                Self::sqlite(conn, move |c| incoming::sqlite(c, &s, &q)).await
+            }
+            Self::Postgres(pg) => pg
+                .incoming(scope, query)
+                .await
+                .map_err(postgres::redacted_error),
+        }
+    }
+
+    /// Stores a reader's acknowledgement of a person in its scope, once per id.
+    pub async fn acknowledge(
+        &self,
+        token_id: i64,
+        scope: &Scope,
+        facility: &str,
+        person: &str,
+        ack: &Ack,
+    ) -> anyhow::Result<AckOutcome> {
+        match self {
+            Self::Sqlite(conn) => {
+                let (s, f, p, a) = (
+                    scope.clone(),
+                    facility.to_string(),
+                    person.to_string(),
+                    ack.clone(),
+                );
+                Self::sqlite(conn, move |c| {
+                    acknowledgements::acknowledge(c, token_id, &s, &f, &p, &a)
+                })
+                .await
+            }
+            Self::Postgres(pg) => pg
+                .acknowledge(token_id, scope, facility, person, ack)
+                .await
+                .map_err(postgres::redacted_error),
+        }
+    }
+
+    /// A facility's acknowledgements after `since`, oldest first, at most `limit`.
+    pub async fn acknowledgements(
+        &self,
+        facility: &str,
+        since: i64,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Value>> {
+        match self {
+            Self::Sqlite(conn) => {
+                let f = facility.to_string();
+                Self::sqlite(conn, move |c| acknowledgements::list(c, &f, since, limit)).await
+            }
+            Self::Postgres(pg) => pg
+                .acknowledgements(facility, since, limit)
+                .await
+                .map_err(postgres::redacted_error),
+        }
+    }
+
+    /// Records that a reader token was shown (or acknowledged) these people, before it is.
+    pub async fn record_reads(
+        &self,
+        token_id: i64,
+        what: &'static str,
+        people: Vec<(String, String)>,
+    ) -> anyhow::Result<()> {
+        if people.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Self::Sqlite(conn) => {
+                Self::sqlite(conn, move |c| {
+                    super::audit::record(c, token_id, what, &people)
+                })
+                .await
+            }
+            Self::Postgres(pg) => pg
+                .record_reads(token_id, what, &people)
+                .await
+                .map_err(postgres::redacted_error),
+        }
+    }
+
+    /// What a reader token was shown between two days (UTC, inclusive).
+    pub async fn audit(
+        &self,
+        token_id: i64,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> anyhow::Result<Vec<AuditRow>> {
+        match self {
+            Self::Sqlite(conn) => {
+                Self::sqlite(conn, move |c| super::audit::list(c, token_id, from, to)).await
+            }
+            Self::Postgres(pg) => pg
+                .audit(token_id, from, to)
                 .await
                 .map_err(postgres::redacted_error),
         }

@@ -26,8 +26,11 @@ use tokio_postgres::error::SqlState;
 
 use super::postgres_tls::MakeRustls;
 use super::{Deferrals, Item, ItemResult, Status, Target, block_on};
+use crate::hub::acknowledgements::{Ack, AckOutcome};
+use crate::hub::audit::AuditRow;
 use crate::hub::db::{Incoming, Outcome, Receipt};
-use crate::hub::tokens::{Caller, TOKEN_PREFIX, TokenInfo, hex, sha256_hex};
+use crate::hub::incoming::{Page, PageQuery, Row, Scope, check_scope_name, name_key};
+use crate::hub::tokens::{Caller, LIST_OWNER_SQL, TokenInfo, caller_of, new_secret, sha256_hex};
 use crate::hub::view::PersonView;
 use hidden::Hidden;
 
@@ -80,7 +83,8 @@ macro_rules! hidden {
 
 /// Numbered migrations; `hub_schema.version` is the number applied. Append only, never edit.
 /// Ids compare bytewise (`COLLATE "C"`), as in SQLite, so lists come out in the same order.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE tokens (
     id           BIGSERIAL PRIMARY KEY,
     facility_id  TEXT COLLATE "C" NOT NULL,
@@ -128,13 +132,86 @@ CREATE TABLE persons (
 );
 CREATE INDEX persons_releases ON persons (facility_id, release_date, person_id)
     WHERE custody = 'in_custody';
-"#];
+"#,
+    r#"
+-- 2: readers (issue #17). A token is a facility's (sends) or a receiving organisation's
+-- (reads /v1/incoming for one plan, ECM provider or county).
+ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'facility'
+    CHECK (kind IN ('facility', 'plan', 'ecm', 'county'));
+ALTER TABLE tokens ADD COLUMN scope TEXT;
+CREATE TABLE facilities (
+    facility_id TEXT COLLATE "C" PRIMARY KEY,
+    county      TEXT NOT NULL,
+    county_key  TEXT COLLATE "C" NOT NULL
+);
+-- Derived from the view, so the writers need not know about readers. ASCII lower case, as
+-- SQLite's lower().
+ALTER TABLE persons ADD COLUMN plan_key TEXT COLLATE "C"
+    GENERATED ALWAYS AS (lower(btrim(view->'medi_cal'->>'mcp', ' ') COLLATE "C")) STORED;
+ALTER TABLE persons ADD COLUMN ecm_key TEXT COLLATE "C"
+    GENERATED ALWAYS AS (lower(btrim(view->'care_team'->'ecm_provider'->>'organisation', ' ')
+        COLLATE "C")) STORED;
+CREATE SEQUENCE persons_change_seq;
+ALTER TABLE persons ADD COLUMN change_seq BIGINT NOT NULL DEFAULT 0;
+UPDATE persons SET change_seq = nextval('persons_change_seq');
+-- A change number per write of a view. Taken under one lock held to the commit, so numbers
+-- become visible in order: a reader that has seen N has seen every change below N, and its
+-- `since` cursor never skips a change committed late.
+CREATE FUNCTION persons_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(5927379509545823847); -- "RBHBchng"
+    NEW.change_seq := nextval('persons_change_seq');
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER persons_changed BEFORE INSERT OR UPDATE ON persons
+    FOR EACH ROW EXECUTE FUNCTION persons_changed();
+CREATE INDEX persons_incoming_plan ON persons (plan_key, release_date) WHERE custody = 'in_custody';
+CREATE INDEX persons_incoming_ecm ON persons (ecm_key, release_date) WHERE custody = 'in_custody';
+CREATE INDEX persons_incoming_date ON persons (release_date) WHERE custody = 'in_custody';
+"#,
+    r#"
+-- 3: a receiver's acknowledgement of a release notice, for the facility to fetch. Inserted
+-- under a lock held to commit (`acknowledge`), so ids become visible in order and the
+-- facility's `since` never skips one.
+CREATE TABLE acknowledgements (
+    id                 BIGSERIAL PRIMARY KEY,
+    facility_id        TEXT COLLATE "C" NOT NULL,
+    person_id          TEXT COLLATE "C" NOT NULL,
+    acknowledgement_id TEXT COLLATE "C" NOT NULL,
+    recipient_kind     TEXT NOT NULL,
+    recipient_name     TEXT NOT NULL,
+    token_id           BIGINT NOT NULL REFERENCES tokens(id),
+    by_name            TEXT NOT NULL,
+    acknowledged_at    TEXT NOT NULL,
+    received_at        TIMESTAMPTZ NOT NULL,
+    UNIQUE (facility_id, person_id, acknowledgement_id)
+);
+CREATE INDEX acknowledgements_facility ON acknowledgements (facility_id, id);
+"#,
+    r#"
+-- 4: every person a reader token was shown or acknowledged, for `hub audit`: ids only, never
+-- the person's data.
+CREATE TABLE reader_reads (
+    id          BIGSERIAL PRIMARY KEY,
+    token_id    BIGINT NOT NULL REFERENCES tokens(id),
+    facility_id TEXT COLLATE "C" NOT NULL,
+    person_id   TEXT COLLATE "C" NOT NULL,
+    what        TEXT NOT NULL,
+    read_at     TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX reader_reads_token ON reader_reads (token_id, read_at);
+"#,
+];
 
 /// The schema version this hub makes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Serialises migrations between hub processes starting at once ("RBHBmigr").
 const MIGRATION_LOCK: i64 = 0x5242_4842_6d69_6772;
+
+/// Serialises acknowledgements so their ids become visible in order ("RBHBackn").
+const ACK_LOCK: i64 = 0x5242_4842_6163_6b6e;
 
 /// How often a request whose transaction lost a race (deadlock, serialization, a unique key) is
 /// tried again before the client gets a 500 (and retries itself).
@@ -191,7 +268,8 @@ impl PgStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
-                "SELECT id, facility_id FROM tokens WHERE token_sha256 = $1 AND revoked_at IS NULL",
+                "SELECT id, facility_id, kind, scope FROM tokens
+                 WHERE token_sha256 = $1 AND revoked_at IS NULL",
             )
             .await
             .context("cannot prepare the token check")?;
@@ -199,10 +277,8 @@ impl PgStore {
             .query_opt(&stmt, hidden!(sha256_hex(token.as_bytes())))
             .await
             .context("cannot check the token")?;
-        Ok(row.map(|r| Caller {
-            token_id: r.get(0),
-            facility_id: r.get(1),
-        }))
+        row.map(|r| caller_of(r.get(0), r.get(1), r.get::<_, &str>(2), r.get(3)))
+            .transpose()
     }
 
     pub async fn store(&self, token_id: i64, items: Vec<Item>) -> anyhow::Result<Vec<ItemResult>> {
@@ -327,9 +403,7 @@ impl PgStore {
 
     pub async fn add_token(&self, facility: &str, label: &str) -> anyhow::Result<(i64, String)> {
         crate::hub::tokens::check_facility(facility)?;
-        let mut secret = [0u8; 32];
-        rand::fill(&mut secret);
-        let token = format!("{TOKEN_PREFIX}{}", hex(&secret));
+        let token = new_secret();
         let client = self.client().await?;
         let row = client
             .query_one(
@@ -342,11 +416,243 @@ impl PgStore {
         Ok((row.get(0), token))
     }
 
+    pub async fn add_reader(&self, scope: &Scope, label: &str) -> anyhow::Result<(i64, String)> {
+        check_scope_name(&scope.name)?;
+        let token = new_secret();
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "INSERT INTO tokens (facility_id, token_sha256, label, created_at, kind, scope)
+                 VALUES ('', $1, $2, $3, $4, $5) RETURNING id",
+                hidden!(
+                    sha256_hex(token.as_bytes()),
+                    label,
+                    now(),
+                    scope.kind.code(),
+                    scope.name
+                ),
+            )
+            .await
+            .context("cannot store the token")?;
+        Ok((row.get(0), token))
+    }
+
+    pub async fn set_county(&self, facility: &str, county: &str) -> anyhow::Result<()> {
+        crate::hub::tokens::check_facility(facility)?;
+        check_scope_name(county)?;
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO facilities (facility_id, county, county_key) VALUES ($1, $2, $3)
+                 ON CONFLICT (facility_id) DO UPDATE SET county = excluded.county,
+                     county_key = excluded.county_key",
+                hidden!(facility, county, name_key(county)),
+            )
+            .await
+            .context("cannot record the facility's county")?;
+        Ok(())
+    }
+
+    pub async fn incoming(&self, scope: &Scope, query: &PageQuery) -> anyhow::Result<Page> {
+        let client = self.client().await?;
+        // The latest change first: every change up to it is committed (see migration 2), and a
+        // row changed after it is shown now and again after `next_since`, never skipped.
+        let latest_change: i64 = client
+            .query_one("SELECT COALESCE(max(change_seq), 0) FROM persons", &[])
+            .await
+            .context("cannot read the latest change")?
+            .get(0);
+        let stmt = client
+            .prepare_cached(&super::incoming::sql(scope.kind, "$", "::date"))
+            .await
+            .context("cannot prepare the incoming query")?;
+        let (after_day, after_facility, after_person) = &query.after;
+        let limit = i64::try_from(query.limit + 1).unwrap_or(i64::MAX);
+        let rows = client
+            .query(
+                &stmt,
+                hidden!(
+                    query.from,
+                    query.to,
+                    query.since,
+                    scope.key(),
+                    after_day,
+                    after_facility,
+                    after_person,
+                    limit
+                ),
+            )
+            .await
+            .context("cannot query the incoming releases")?;
+        Ok(Page {
+            rows: rows
+                .into_iter()
+                .map(|r| Row {
+                    view: r.get(0),
+                    county: r.get(1),
+                    change_seq: r.get(2),
+                })
+                .collect(),
+            latest_change,
+        })
+    }
+
+    pub async fn acknowledge(
+        &self,
+        token_id: i64,
+        scope: &Scope,
+        facility: &str,
+        person: &str,
+        ack: &Ack,
+    ) -> anyhow::Result<AckOutcome> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.context("cannot begin")?;
+        // One lock to the commit: ids become visible in order (see migration 3).
+        tx.execute("SELECT pg_advisory_xact_lock($1)", hidden!(ACK_LOCK))
+            .await
+            .context("cannot take the acknowledgements lock")?;
+        let visible: i64 = tx
+            .query_one(
+                &super::incoming::in_scope_sql(scope.kind, "$"),
+                hidden!(facility, person, scope.key()),
+            )
+            .await
+            .context("cannot check the reader's scope")?
+            .get(0);
+        if visible == 0 {
+            return Ok(AckOutcome::NotFound);
+        }
+        let stored = tx
+            .query_opt(
+                "SELECT by_name, acknowledged_at, received_at FROM acknowledgements
+                 WHERE facility_id = $1 AND person_id = $2 AND acknowledgement_id = $3",
+                hidden!(facility, person, ack.acknowledgement_id),
+            )
+            .await
+            .context("cannot look the acknowledgement up")?;
+        if let Some(row) = stored {
+            return Ok(super::acknowledgements::repeat(
+                (row.get(0), row.get(1), text_time(row.get(2))),
+                ack,
+            ));
+        }
+        let received_at = now();
+        tx.execute(
+            "INSERT INTO acknowledgements (facility_id, person_id, acknowledgement_id,
+                 recipient_kind, recipient_name, token_id, by_name, acknowledged_at, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            hidden!(
+                facility,
+                person,
+                ack.acknowledgement_id,
+                scope.kind.code(),
+                scope.name,
+                token_id,
+                ack.by,
+                ack.acknowledged_at,
+                received_at
+            ),
+        )
+        .await
+        .context("cannot store the acknowledgement")?;
+        tx.commit()
+            .await
+            .context("cannot commit the acknowledgement")?;
+        Ok(AckOutcome::Created {
+            received_at: text_time(received_at),
+        })
+    }
+
+    pub async fn acknowledgements(
+        &self,
+        facility: &str,
+        since: i64,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Value>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id, person_id, acknowledgement_id, recipient_kind, recipient_name, by_name,
+                        acknowledged_at, received_at
+                 FROM acknowledgements WHERE facility_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+                hidden!(facility, since, i64::try_from(limit).unwrap_or(i64::MAX)),
+            )
+            .await
+            .context("cannot query the acknowledgements")?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                super::acknowledgements::row_json(
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    r.get(5),
+                    r.get(6),
+                    text_time(r.get(7)),
+                )
+            })
+            .collect())
+    }
+
+    pub async fn record_reads(
+        &self,
+        token_id: i64,
+        what: &str,
+        people: &[(String, String)],
+    ) -> anyhow::Result<()> {
+        let client = self.client().await?;
+        let facility: Vec<&str> = people.iter().map(|(f, _)| f.as_str()).collect();
+        let person: Vec<&str> = people.iter().map(|(_, p)| p.as_str()).collect();
+        client
+            .execute(
+                "INSERT INTO reader_reads (token_id, facility_id, person_id, what, read_at)
+                 SELECT $1, f, p, $4, $5 FROM unnest($2::text[], $3::text[]) AS x(f, p)",
+                hidden!(token_id, facility, person, what, now()),
+            )
+            .await
+            .context("cannot record the reads")?;
+        Ok(())
+    }
+
+    pub async fn audit(
+        &self,
+        token_id: i64,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> anyhow::Result<Vec<AuditRow>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT read_at, facility_id, person_id, what FROM reader_reads
+                 WHERE token_id = $1
+                   AND read_at >= ($2::date)::timestamp AT TIME ZONE 'UTC'
+                   AND read_at < ($3::date + 1)::timestamp AT TIME ZONE 'UTC'
+                 ORDER BY id",
+                hidden!(token_id, from, to),
+            )
+            .await
+            .context("cannot read the audit")?;
+        Ok(rows
+            .into_iter()
+            .map(|r| AuditRow {
+                read_at: text_time(r.get(0)),
+                facility_id: r.get(1),
+                person_id: r.get(2),
+                what: r.get(3),
+            })
+            .collect())
+    }
+
     pub async fn list_tokens(&self) -> anyhow::Result<Vec<TokenInfo>> {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT id, facility_id, label, created_at, revoked_at FROM tokens ORDER BY id",
+                &format!(
+                    "SELECT id, {LIST_OWNER_SQL}, label, created_at, revoked_at FROM tokens \
+                     ORDER BY id"
+                ),
                 &[],
             )
             .await

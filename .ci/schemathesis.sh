@@ -59,6 +59,8 @@ facility=schemathesis-ci
 # The hub's log (one line per request) and config live in the work directory, not the user's.
 export XDG_DATA_HOME=$work/data XDG_CONFIG_HOME=$work/config XDG_STATE_HOME=$work/state
 token=$("$bin" hub token add --db "$work/hub.db" --facility "$facility" --label schemathesis | sed -n 1p)
+# The receiving side's endpoints (/v1/incoming…) answer a reader's token: a plan's here.
+reader_token=$("$bin" hub token add --db "$work/hub.db" --plan "Schemathesis Health Plan" --label schemathesis | sed -n 1p)
 "$bin" hub --listen 127.0.0.1:0 --db "$work/hub.db" >"$work/hub.out" 2>"$work/hub.log" &
 hub_pid=$!
 url=
@@ -85,7 +87,7 @@ seed_args=()
 [ -n "${SCHEMATHESIS_SEED:-}" ] && seed_args=(--seed "$SCHEMATHESIS_SEED")
 status=0
 # From the work directory: Hypothesis keeps its files in the current directory.
-(cd "$work" && HUB_TOKEN=$token HUB_FACILITY=$facility \
+(cd "$work" && HUB_TOKEN=$token HUB_READER_TOKEN=$reader_token HUB_FACILITY=$facility \
   SCHEMATHESIS_HOOKS=$root/.ci/schemathesis_hooks.py \
   "$venv/bin/schemathesis" --no-color --config-file "$root/.ci/schemathesis.toml" run \
   "$url/v1/openapi.json" --checks all "${seed_args[@]}" \

@@ -8,7 +8,10 @@ into a person's view is hardly reached.
   422 `idempotency-key-reused`; a key that is not the event_id is 422 `idempotency-key-mismatch`).
 - person_id and person_seq follow what the hub holds: half the events start a new person at
   seq 1, the others continue a person the hub stored, at the next seq (else 409 by contract).
-- The releases window has `from` <= `to`, where an absent `from` is the hub's today (else 400).
+- The releases and incoming windows have `from` <= `to`, where an absent `from` is the hub's today
+  (else 400).
+- An incoming page's `cursor` is one the hub gave (a `next_cursor`), or none: the contract accepts
+  only those (400 otherwise), which no schema pattern can state.
 
 Everything else in a valid case (the event type, its data, unknown fields) goes out as generated,
 and invalid ("negative") cases go out untouched.
@@ -26,6 +29,8 @@ FACILITY = os.environ["HUB_FACILITY"]
 
 # person_id -> the last person_seq the hub answered 201/200 for (workers run in threads).
 _stored = {}
+# next_cursor values of /v1/incoming pages: a cursor is valid only when the hub gave it.
+_cursors = []
 _lock = threading.Lock()
 
 
@@ -75,17 +80,33 @@ def before_call(context, case, kwargs):
         planned = {}
         for event in case.body.get("events") or []:
             _as_sent(event, planned)
-    elif case.path == "/v1/facilities/{facility_id}/releases":
+    elif case.path in ("/v1/facilities/{facility_id}/releases", "/v1/incoming"):
         first, last = case.query.get("from"), case.query.get("to")
         if isinstance(last, str):
             if first is None and last < datetime.date.today().isoformat():
                 case.query["from"] = last
             elif isinstance(first, str) and last < first:
                 case.query["from"], case.query["to"] = last, first
+        if case.path == "/v1/incoming" and "cursor" in case.query:
+            with _lock:
+                given = list(_cursors)
+            if given:
+                case.query["cursor"] = random.choice(given)
+            else:
+                del case.query["cursor"]
 
 
 @schemathesis.hook
 def after_call(context, case, response):
+    if case.path == "/v1/incoming" and response.status_code == 200:
+        try:
+            cursor = response.json().get("next_cursor")
+        except ValueError:
+            return
+        if isinstance(cursor, str):
+            with _lock:
+                _cursors.append(cursor)
+        return
     if case.method != "POST" or not isinstance(case.body, dict):
         return
     if case.path == "/v1/events" and response.status_code in (200, 201):

@@ -94,6 +94,9 @@ fn five_people_of_the_demo_agenda_walked_with_a_decision_and_a_task() {
     pty.wait_for("MEETING  1 of", WAIT);
     // The agenda down the side, the person and what needs doing beside it.
     pty.wait_for("Agenda · 0 of", WAIT);
+    // The footer is written last: once it is there, the frame is whole (a busy machine can show
+    // the top of the meeting over the rest of the board).
+    pty.wait_for("Space reviewed, next", WAIT);
     let first = pty.screen();
     assert!(first.contains('▶'), "{first}");
     assert!(

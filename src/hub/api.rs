@@ -124,16 +124,7 @@ pub(super) async fn access_log(request: Request, next: Next) -> Response {
 }
 
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(|t| t.trim().to_string());
-    let Some(token) = presented.filter(|t| !t.is_empty()) else {
+    let Some(token) = super::tokens::bearer(request.headers()) else {
         return Problem::new(Kind::Unauthorized, "send `Authorization: Bearer <token>`")
             .into_response();
     };

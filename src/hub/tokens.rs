@@ -172,6 +172,19 @@ pub fn revoke(conn: &Connection, id: i64) -> anyhow::Result<TokenInfo> {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header, if one is there and not empty.
+pub(super) fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
 /// The caller a presented token belongs to, if it is known and not revoked.
 pub fn authenticate(conn: &Connection, token: &str) -> anyhow::Result<Option<Caller>> {
     let row: Option<(i64, String, String, Option<String>)> = conn

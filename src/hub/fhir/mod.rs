@@ -87,17 +87,7 @@ async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty());
-    let Some(token) = token else {
+    let Some(token) = super::tokens::bearer(request.headers()) else {
         return Outcome::new(
             StatusCode::UNAUTHORIZED,
             "login",
